@@ -1,0 +1,29 @@
+/*
+ * slipstream/memory.h — extras of the in-process memory backend ("mem://").
+ *
+ * The memory backend is a real backend with NATS semantics (bucket-wide
+ * revision sequence, per-key history limit, tombstones, CAS, purge, watch
+ * from a cursor). These calls do what server-side retention does, so that
+ * CursorExpired and bucket recreation can be exercised without a server.
+ */
+#ifndef SLIPSTREAM_MEMORY_H
+#define SLIPSTREAM_MEMORY_H
+
+#include "conn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Discards every record with revision < @p revision, as age or size
+ * retention would: the store's first_seq becomes @p revision, so cursors
+ * below revision - 1 expire. Live values older than that are lost too.
+ * @return SLIP_OK, SLIP_EINVAL (not a memory store), SLIP_ENOTCONNECTED.
+ */
+SLIP_EXTERN int slip_mem_drop_before(slip_store *store, uint64_t revision);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,110 @@
+/*
+ * src/internal.h — helpers shared inside the library (core and built-in
+ * backends). Nothing here is exported: names carry the slip__ prefix and
+ * the library is built with -fvisibility=hidden.
+ *
+ *   byte order      slip__put_u64be / slip__get_u64be, _u16le, _u32le
+ *   clocks          slip__now_ns (monotonic), slip__realtime_ns
+ *   cursors         slip__cursor_make / slip__cursor_split (seq + identity)
+ *   entries         slip__entry_alloc (one block, value filled in place)
+ *   base64          slip__base64_decode (for in-memory credentials)
+ */
+#ifndef SLIP_INTERNAL_H
+#define SLIP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <slipstream.h>
+#include <slipstream/sys/backend.h>
+
+/* Error reporting: slip_set_error() (sys/backend.h) sets code + message. */
+
+/* ------------------------------------------------------------ byte order */
+
+static inline void slip__put_u64be(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static inline uint64_t slip__get_u64be(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void slip__put_u16le(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v & 0xff);
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline uint16_t slip__get_u16le(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline void slip__put_u32le(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t slip__get_u32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
+	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* ---------------------------------------------------------------- clocks */
+
+/** Monotonic clock in nanoseconds. */
+int64_t slip__now_ns(void);
+/** Wall clock in nanoseconds since the epoch. */
+int64_t slip__realtime_ns(void);
+
+/* --------------------------------------------------------------- cursors */
+
+/**
+ * The 16-byte cursor of NATS and memory stores: @p seq (u64 big-endian)
+ * followed by the store identity (creation time in ns, i64 big-endian).
+ */
+slip_cursor slip__cursor_make(uint64_t seq, int64_t identity);
+
+/**
+ * Splits a NATS/memory cursor. 8-byte cursors (sequence only) are accepted
+ * with *has_identity false. @return SLIP_OK or SLIP_EINVAL (other lengths).
+ */
+int slip__cursor_split(const slip_cursor *c, uint64_t *seq,
+		       bool *has_identity, int64_t *identity);
+
+/* --------------------------------------------------------------- entries */
+
+/**
+ * Allocates an entry of @p key_len key bytes and @p value_len value bytes
+ * in one block; copies the key, NUL-terminates key and value, and leaves
+ * the value bytes for the caller to fill through *value_out.
+ * @return SLIP_OK or SLIP_ENOMEM.
+ */
+int slip__entry_alloc(slip_entry **out, const char *key, size_t key_len,
+		      size_t value_len, uint8_t **value_out);
+
+/* ---------------------------------------------------------------- base64 */
+
+/**
+ * Decodes standard (or URL-safe) base64, padding optional, whitespace
+ * ignored. On SLIP_OK *out is malloc'd (NUL-terminated, caller frees;
+ * wipe secrets before freeing). SLIP_EINVAL on bad input.
+ */
+int slip__base64_decode(const char *in, uint8_t **out, size_t *out_len);
+
+/** Overwrites @p len bytes at @p p with zeros in a way not optimised out. */
+void slip__wipe(void *p, size_t len);
+
+#endif
