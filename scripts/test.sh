@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# scripts/test.sh — README command 2: installs what is needed, builds, and
+# runs every test. This is what CI runs (.ci/run).
+#
+# Stages (each prints its time):
+#   1. setup         apt-get packages + npm ci (scripts/setup.sh --tests)
+#   2. static checks formatting, banned calls, headers compile alone
+#   3. gcc build     -Werror, whole ctest suite, exported-symbol check
+#   4. clang build   ASan+UBSan, whole ctest suite (any report fails)
+#   5. clang build   TSan, the threaded tests (label tsan)
+#   6. fuzz          libFuzzer on the snapshot parser, 60 s, ASan+UBSan
+#   7. docs          Doxygen API reference builds
+# Set SLIP_SKIP_SETUP=1 to skip stage 1 on a machine already set up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=${SLIP_TEST_BUILD:-$root/_build}
+jobs=$(nproc)
+t0=$(date +%s)
+stage() { echo; echo "=== $* ($(( $(date +%s) - t0 )) s)"; }
+
+stage "1. setup"
+if [ "${SLIP_SKIP_SETUP:-0}" != 1 ]; then scripts/setup.sh --tests; fi
+
+stage "2. static checks"
+scripts/check-format.sh
+scripts/check-banned.sh
+for h in include/slipstream.h include/slipstream/*.h include/slipstream/sys/*.h; do
+  for cc in gcc clang; do
+    echo "#include \"$root/$h\"" | $cc -std=c11 -pedantic -Wall -Wextra -Werror -x c -c - -o /dev/null
+  done
+done
+echo "headers compile alone (gcc, clang)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp
+
+run_ctest() { # dir, extra ctest args...
+  local dir=$1; shift
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 "$@")
+}
+
+stage "3. gcc build + full suite"
+scripts/build.sh "$out/gcc" -DCMAKE_C_COMPILER=gcc
+scripts/check-symbols.sh "$out/gcc"
+run_ctest "$out/gcc"
+
+stage "4. clang ASan+UBSan build + full suite"
+scripts/build.sh "$out/asan" -DCMAKE_C_COMPILER=clang -DSLIP_SANITIZE=address,undefined
+run_ctest "$out/asan" -LE nosan
+
+stage "5. clang TSan build + threaded tests"
+scripts/build.sh "$out/tsan" -DCMAKE_C_COMPILER=clang -DSLIP_SANITIZE=thread
+run_ctest "$out/tsan" -L tsan
+
+stage "6. fuzz snapshot parser (60 s)"
+fuzz/run.sh 60 "$out/fuzz"
+
+stage "7. API reference (Doxygen)"
+cmake --build "$out/gcc" --target docs >"$out/doxygen.log" 2>&1 || { tail -n 30 "$out/doxygen.log"; exit 1; }
+echo "docs: $out/gcc/apidocs/html/index.html"
+
+stage "all stages passed"
