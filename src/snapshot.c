@@ -1,0 +1,391 @@
+/*
+ * src/snapshot.c — reading snapshot files: replay (validate the records,
+ * find the last cursor record, fold the committed records into per-key
+ * state), slip_snapshot_load / _load_buffer / _find / _free.
+ *
+ * Replay is two passes over the bytes held in memory. The first checks
+ * every record's CRC and decides where the committed state ends and
+ * whether damage is a torn tail (dropped) or corruption (an error). The
+ * second folds the committed records through a hash index, framing only:
+ * the CRCs were already checked. Loaded entries are sorted by key at the
+ * end (skipped when the file already lists them in order, as a compacted
+ * file does).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "internal.h"
+#include "snapshot_index.h"
+#include "snapshot_record.h"
+
+/*
+ * Work the resynchronising scan may spend on CRCs before it gives up and
+ * calls the damage a torn tail. Only damaged files ever reach the scan.
+ */
+#define RESYNC_CRC_BUDGET (256u * 1024u * 1024u)
+
+/* ---------------------------------------------------------------- pass 1 */
+
+/*
+ * Looks for a whole, CRC-valid record starting anywhere in [from, len).
+ * Finding one means the damage before it is not a torn tail: a crash only
+ * ever tears the end of the file. Returns its offset, or 0 when none.
+ */
+static size_t find_valid_record(const uint8_t *data, size_t from, size_t len)
+{
+	uint64_t spent = 0;
+	slip__rec r;
+
+	for (size_t q = from; q + SLIP__REC_PREFIX < len + 1; q++) {
+		uint8_t type = data[q + 4];
+
+		if (type < SLIP__REC_PUT || type > SLIP__REC_CURSOR)
+			continue;
+		if (slip__rec_frame(&r, data + q, len - q) != SLIP__REC_OK)
+			continue;
+		spent += r.size;
+		if (spent > RESYNC_CRC_BUDGET)
+			return 0;
+		if (slip__rec_parse(&r, data + q, len - q) == SLIP__REC_OK)
+			return q;
+	}
+	return 0;
+}
+
+/* Checks the header; SLIP_OK or an error with a message. */
+static int check_header(const uint8_t *data)
+{
+	uint16_t version;
+
+	if (memcmp(data, SLIP__SNAP_MAGIC, 4) != 0)
+		return slip_set_error(SLIP_ECORRUPTED,
+		                      "snapshot: bad magic (not a PGSS file)");
+	version = slip__get_u16le(data + 4);
+	if (version != SLIP_SNAPSHOT_FORMAT_VERSION)
+		return slip_set_error(SLIP_EUNSUPPORTEDVERSION,
+		                      "snapshot: format version %u, this "
+		                      "library reads version %d",
+		                      version, SLIP_SNAPSHOT_FORMAT_VERSION);
+	return SLIP_OK;
+}
+
+/* Damage at @p pos: a torn tail (SLIP_OK, stop) or corruption. */
+static int judge_damage(const uint8_t *data, size_t pos, size_t len,
+                        slip__rec_status st)
+{
+	size_t next;
+
+	switch (st) {
+	case SLIP__REC_SHORT:
+	case SLIP__REC_BADCRC:
+	case SLIP__REC_TOOBIG:
+	case SLIP__REC_ZERO:
+		next = find_valid_record(data, pos + 1, len);
+		if (next == 0)
+			return SLIP_OK;
+		return slip_set_error(SLIP_ECORRUPTED,
+		                      "snapshot: offset %zu: %s, followed by a "
+		                      "valid record at offset %zu",
+		                      pos, slip__rec_status_name(st), next);
+	default:
+		return slip_set_error(SLIP_ECORRUPTED,
+		                      "snapshot: offset %zu: %s (type 0x%02x)",
+		                      pos, slip__rec_status_name(st),
+		                      len - pos > 4 ? data[pos + 4] : 0);
+	}
+}
+
+/* Pass 1: CRC-checks every record and finds the committed end. */
+static int validate(slip__replay *out, const uint8_t *data, size_t len)
+{
+	size_t pos = SLIP__SNAP_HEADER_LEN;
+	slip__rec r;
+	slip__rec_status st;
+
+	out->committed = pos;
+	while (pos < len) {
+		st = slip__rec_parse(&r, data + pos, len - pos);
+		if (st != SLIP__REC_OK)
+			return judge_damage(data, pos, len, st);
+		out->records++;
+		pos += r.size;
+		if (r.type == SLIP__REC_CURSOR) {
+			out->has_state = true;
+			out->cursor = r.cursor;
+			out->committed = pos;
+		}
+	}
+	return SLIP_OK;
+}
+
+/* ---------------------------------------------------------------- pass 2 */
+
+static int push_item(slip__replay *out, size_t *cap, const slip__rec *r)
+{
+	slip__replay_item *it;
+
+	if (out->nitems == *cap) {
+		size_t ncap = *cap == 0 ? 64 : *cap * 2;
+		void *p = realloc(out->items, ncap * sizeof(*out->items));
+
+		if (p == NULL)
+			return SLIP_ENOMEM;
+		out->items = p;
+		*cap = ncap;
+	}
+	it = &out->items[out->nitems++];
+	it->key = r->key;
+	it->key_len = r->key_len;
+	it->value = r->value;
+	it->value_len = r->value_len;
+	it->version = r->version;
+	it->live = true;
+	out->live++;
+	return SLIP_OK;
+}
+
+static int fold_put(slip__replay *out, slip__index *ix, size_t *cap,
+                    const slip__rec *r)
+{
+	slip__replay_item *it;
+	size_t at;
+
+	if (!slip__index_get(ix, r->key, r->key_len, &at)) {
+		if (slip__index_put(ix, r->key, r->key_len, out->nitems, NULL,
+		                    NULL) != SLIP_OK)
+			return SLIP_ENOMEM;
+		return push_item(out, cap, r);
+	}
+	it = &out->items[at];
+	if (!it->live)
+		out->live++;
+	it->live = true;
+	it->value = r->value;
+	it->value_len = r->value_len;
+	it->version = r->version;
+	return SLIP_OK;
+}
+
+/* Pass 2: folds the committed records (CRCs already checked). */
+static int fold(slip__replay *out, const uint8_t *data)
+{
+	size_t pos = SLIP__SNAP_HEADER_LEN, cap = 0, at;
+	slip__index ix;
+	slip__rec r;
+	int rc;
+
+	/* Committed bytes / 64 is a fair guess at the distinct keys. */
+	rc = slip__index_init(&ix, out->committed / 64);
+	while (rc == SLIP_OK && pos < out->committed) {
+		slip__rec_frame(&r, data + pos, out->committed - pos);
+		pos += r.size;
+		if (r.type == SLIP__REC_PUT) {
+			rc = fold_put(out, &ix, &cap, &r);
+		} else if (r.type == SLIP__REC_DELETE &&
+		           slip__index_get(&ix, r.key, r.key_len, &at) &&
+		           out->items[at].live) {
+			out->items[at].live = false;
+			out->live--;
+		}
+	}
+	slip__index_free(&ix);
+	if (rc != SLIP_OK)
+		return slip_set_error(SLIP_ENOMEM, "snapshot: out of memory "
+		                                   "folding records");
+	return SLIP_OK;
+}
+
+int slip__snapshot_replay(slip__replay *out, const uint8_t *data, size_t len)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len < SLIP__SNAP_HEADER_LEN)
+		return SLIP_OK;
+	out->has_header = true;
+	rc = check_header(data);
+	if (rc == SLIP_OK)
+		rc = validate(out, data, len);
+	if (rc == SLIP_OK && out->has_state)
+		rc = fold(out, data);
+	if (rc != SLIP_OK)
+		slip__replay_free(out);
+	return rc;
+}
+
+void slip__replay_free(slip__replay *r)
+{
+	if (r == NULL)
+		return;
+	free(r->items);
+	r->items = NULL;
+	r->nitems = 0;
+	r->live = 0;
+}
+
+/* ------------------------------------------------------------------ load */
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const slip_entry *x = *(const slip_entry *const *)a;
+	const slip_entry *y = *(const slip_entry *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+static int make_entry(slip_entry **out, const slip__replay_item *it)
+{
+	uint8_t *value;
+	slip_entry *e;
+
+	if (slip__entry_alloc(&e, (const char *)it->key, it->key_len,
+	                      it->value_len, &value) != SLIP_OK)
+		return SLIP_ENOMEM;
+	if (it->value_len > 0)
+		memcpy(value, it->value, it->value_len);
+	e->version = it->version;
+	e->op = SLIP_OP_PUT;
+	e->flags = 0;
+	e->cursor = slip_cursor_none();
+	e->pending = 0;
+	e->created_ns = 0;
+	*out = e;
+	return SLIP_OK;
+}
+
+/* Builds the sorted entry array of @p snap from the live items. */
+static int materialise(slip_snapshot *snap, const slip__replay *r)
+{
+	bool sorted = true;
+	size_t n = 0;
+
+	snap->entries = calloc(r->live > 0 ? r->live : 1, sizeof(slip_entry *));
+	if (snap->entries == NULL)
+		return SLIP_ENOMEM;
+	for (size_t i = 0; i < r->nitems; i++) {
+		if (!r->items[i].live)
+			continue;
+		if (make_entry(&snap->entries[n], &r->items[i]) != SLIP_OK)
+			return SLIP_ENOMEM;
+		snap->count = ++n;
+		if (n > 1 && sorted &&
+		    strcmp(snap->entries[n - 2]->key,
+		           snap->entries[n - 1]->key) > 0)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort(snap->entries, n, sizeof(*snap->entries), cmp_entry);
+	return SLIP_OK;
+}
+
+int slip_snapshot_load_buffer(slip_snapshot **out, const void *data, size_t len)
+{
+	slip_snapshot *snap = NULL;
+	slip__replay r;
+	int rc;
+
+	if (out == NULL || (data == NULL && len > 0))
+		return slip_set_error(SLIP_EINVAL,
+		                      "snapshot load: NULL argument");
+	*out = NULL;
+	rc = slip__snapshot_replay(&r, data, len);
+	if (rc != SLIP_OK || !r.has_state)
+		goto done;
+	snap = calloc(1, sizeof(*snap));
+	if (snap == NULL || materialise(snap, &r) != SLIP_OK) {
+		rc = slip_set_error(SLIP_ENOMEM,
+		                    "snapshot load: out of memory "
+		                    "(%zu live entries)",
+		                    r.live);
+		goto done;
+	}
+	snap->cursor = r.cursor;
+	snap->file_bytes = len;
+	snap->committed_bytes = r.committed;
+	snap->records = r.records;
+	snap->torn_tail = r.committed < len;
+	*out = snap;
+	snap = NULL;
+done:
+	slip_snapshot_free(snap);
+	slip__replay_free(&r);
+	return rc;
+}
+
+/* Re-sets the last error with the path in front of it. */
+static int with_path(int rc, const char *path)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", slip_last_error());
+	return slip_set_error(rc, "load \"%s\": %s", path, msg);
+}
+
+int slip_snapshot_load(slip_snapshot **out, const char *path)
+{
+	const slip__fileio *io = slip__fileio_get();
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char eb[128];
+	int fd, rc;
+
+	if (out == NULL || path == NULL)
+		return slip_set_error(SLIP_EINVAL,
+		                      "snapshot load: NULL argument");
+	*out = NULL;
+	fd = io->open(path, O_RDONLY, 0);
+	if (fd < 0 && errno == ENOENT)
+		return SLIP_OK;
+	if (fd < 0)
+		return slip_set_error(
+		        SLIP_EIO, "load \"%s\": open: %s", path,
+		        slip__fileio_errstr(errno, eb, sizeof(eb)));
+	if (slip__fileio_read_all(io, fd, &data, &len) != 0) {
+		rc = slip_set_error(errno == ENOMEM ? SLIP_ENOMEM : SLIP_EIO,
+		                    "load \"%s\": read: %s", path,
+		                    slip__fileio_errstr(errno, eb, sizeof(eb)));
+		io->close(fd);
+		return rc;
+	}
+	io->close(fd);
+	rc = slip_snapshot_load_buffer(out, data, len);
+	free(data);
+	if (rc != SLIP_OK)
+		return with_path(rc, path);
+	return SLIP_OK;
+}
+
+void slip_snapshot_free(slip_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	for (size_t i = 0; i < snap->count; i++)
+		slip_entry_free(snap->entries[i]);
+	free(snap->entries);
+	free(snap);
+}
+
+const slip_entry *slip_snapshot_find(const slip_snapshot *snap, const char *key)
+{
+	size_t lo = 0, hi;
+
+	if (snap == NULL || key == NULL)
+		return NULL;
+	hi = snap->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(snap->entries[mid]->key, key);
+
+		if (c == 0)
+			return snap->entries[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

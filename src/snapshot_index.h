@@ -1,0 +1,50 @@
+/*
+ * src/snapshot_index.h — a hash index from key bytes to a size_t, used to
+ * deduplicate keys while a snapshot is replayed and to hold the writer's
+ * committed live state. Open addressing with linear probing and
+ * backward-shift deletion; keys are borrowed (the caller keeps them alive
+ * and updates the pointer with slip__index_put when the owner changes).
+ */
+#ifndef SLIP_SNAPSHOT_INDEX_H
+#define SLIP_SNAPSHOT_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct slip__index_slot {
+	uint64_t hash; /**< 0 marks an empty slot */
+	const uint8_t *key;
+	size_t key_len;
+	size_t val;
+} slip__index_slot;
+
+typedef struct slip__index {
+	slip__index_slot *slots;
+	size_t cap; /**< power of two, or 0 */
+	size_t count;
+} slip__index;
+
+/** Empties @p ix and sizes it for @p hint keys. SLIP_OK or SLIP_ENOMEM. */
+int slip__index_init(slip__index *ix, size_t hint);
+
+/** Frees the table; the keys are not the index's. */
+void slip__index_free(slip__index *ix);
+
+/** Finds @p key; true with *val set when present. */
+bool slip__index_get(const slip__index *ix, const void *key, size_t key_len,
+                     size_t *val);
+
+/**
+ * Sets @p key to @p val (the stored key pointer becomes @p key). *had
+ * (optional) says whether it was present, *old (optional) its value.
+ * @return SLIP_OK or SLIP_ENOMEM (the index is unchanged).
+ */
+int slip__index_put(slip__index *ix, const void *key, size_t key_len,
+                    size_t val, bool *had, size_t *old);
+
+/** Removes @p key; true with *old (optional) set when it was present. */
+bool slip__index_del(slip__index *ix, const void *key, size_t key_len,
+                     size_t *old);
+
+#endif
