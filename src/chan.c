@@ -1,0 +1,283 @@
+/*
+ * src/chan.c — the bounded, closable channel of entries (chan.h).
+ *
+ * A ring buffer of entry pointers sized once at creation, one mutex and two
+ * condition variables (not_empty for receivers, not_full for senders) on
+ * the monotonic clock. Nothing is allocated per message, and a condvar is
+ * only signalled when someone waits on it, so an uncontended send or
+ * receive is one lock round trip.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chan_internal.h"
+#include "internal.h"
+
+struct slip_chan {
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty; /* receivers wait here */
+	pthread_cond_t not_full;  /* senders wait here */
+	size_t cap;
+	size_t head;  /* index of the oldest entry */
+	size_t count; /* entries queued */
+	unsigned recv_waiting;
+	unsigned send_waiting;
+	bool send_closed;
+	bool recv_closed;
+	slip_entry *ring[];
+};
+
+SLIP_EXTERN int slip_chan_new(slip_chan **out, size_t capacity)
+{
+	pthread_condattr_t attr;
+	slip_chan *ch;
+
+	if (out == NULL)
+		return slip_set_error(SLIP_EINVAL, "chan_new: NULL out");
+	*out = NULL;
+	if (capacity == 0)
+		return slip_set_error(SLIP_EINVAL,
+		                      "chan_new: capacity must be at least 1");
+	if (capacity > (SIZE_MAX - sizeof(*ch)) / sizeof(slip_entry *))
+		return slip_set_error(SLIP_EINVAL,
+		                      "chan_new: capacity %zu is too large",
+		                      capacity);
+	ch = calloc(1, sizeof(*ch) + capacity * sizeof(slip_entry *));
+	if (ch == NULL)
+		return slip_set_error(SLIP_ENOMEM,
+		                      "chan_new: out of memory for %zu entries",
+		                      capacity);
+	ch->cap = capacity;
+	pthread_mutex_init(&ch->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ch->not_empty, &attr);
+	pthread_cond_init(&ch->not_full, &attr);
+	pthread_condattr_destroy(&attr);
+	*out = ch;
+	return SLIP_OK;
+}
+
+/* Frees queued entries; the caller holds the lock (or is the last user). */
+static void drain_locked(slip_chan *ch)
+{
+	while (ch->count > 0) {
+		slip_entry_free(ch->ring[ch->head]);
+		ch->ring[ch->head] = NULL;
+		ch->head = (ch->head + 1) % ch->cap;
+		ch->count--;
+	}
+}
+
+SLIP_EXTERN void slip_chan_free(slip_chan *ch)
+{
+	if (ch == NULL)
+		return;
+	drain_locked(ch);
+	pthread_cond_destroy(&ch->not_empty);
+	pthread_cond_destroy(&ch->not_full);
+	pthread_mutex_destroy(&ch->mu);
+	free(ch);
+}
+
+/* Absolute CLOCK_MONOTONIC deadline @p timeout_ms from now. */
+static struct timespec deadline_after(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/*
+ * Waits on @p cv until signalled or the deadline passes. Returns false once
+ * the deadline has passed (spurious wake-ups return true; callers re-check
+ * their condition in a loop).
+ */
+static bool wait_on(pthread_cond_t *cv, pthread_mutex_t *mu, int timeout_ms,
+                    const struct timespec *deadline)
+{
+	if (timeout_ms < 0) {
+		pthread_cond_wait(cv, mu);
+		return true;
+	}
+	return pthread_cond_timedwait(cv, mu, deadline) != ETIMEDOUT;
+}
+
+SLIP_EXTERN int slip_chan_send_timeout(slip_chan *ch, slip_entry *e,
+                                       int timeout_ms)
+{
+	struct timespec deadline;
+	int rc = SLIP_OK;
+
+	if (ch == NULL || e == NULL)
+		return slip_set_error(SLIP_EINVAL, "chan_send: NULL argument");
+	if (timeout_ms > 0)
+		deadline = deadline_after(timeout_ms);
+	pthread_mutex_lock(&ch->mu);
+	while (ch->count == ch->cap && !ch->recv_closed && !ch->send_closed) {
+		bool woke;
+
+		if (timeout_ms == 0) {
+			rc = SLIP_ETIMEOUT;
+			break;
+		}
+		ch->send_waiting++;
+		woke = wait_on(&ch->not_full, &ch->mu, timeout_ms, &deadline);
+		ch->send_waiting--;
+		if (!woke && ch->count == ch->cap && !ch->recv_closed &&
+		    !ch->send_closed) {
+			rc = SLIP_ETIMEOUT;
+			break;
+		}
+	}
+	if (rc == SLIP_OK && (ch->recv_closed || ch->send_closed))
+		rc = SLIP_ECLOSED;
+	if (rc == SLIP_OK) {
+		ch->ring[(ch->head + ch->count) % ch->cap] = e;
+		ch->count++;
+		if (ch->recv_waiting > 0)
+			pthread_cond_signal(&ch->not_empty);
+	}
+	pthread_mutex_unlock(&ch->mu);
+	if (rc == SLIP_ETIMEOUT)
+		return slip_set_error(rc, "chan_send: channel full after %d ms",
+		                      timeout_ms);
+	if (rc == SLIP_ECLOSED)
+		return slip_set_error(rc, "chan_send: channel closed");
+	return rc;
+}
+
+SLIP_EXTERN int slip_chan_send(slip_chan *ch, slip_entry *e)
+{
+	return slip_chan_send_timeout(ch, e, -1);
+}
+
+/*
+ * Waits until an entry is queued or the channel is closed. Holds the lock
+ * on entry and exit. Returns SLIP_OK when at least one entry is queued.
+ */
+static int wait_readable(slip_chan *ch, int timeout_ms)
+{
+	struct timespec deadline;
+
+	if (timeout_ms > 0)
+		deadline = deadline_after(timeout_ms);
+	while (ch->count == 0 && !ch->recv_closed && !ch->send_closed) {
+		bool woke;
+
+		if (timeout_ms == 0)
+			return SLIP_ETIMEOUT;
+		ch->recv_waiting++;
+		woke = wait_on(&ch->not_empty, &ch->mu, timeout_ms, &deadline);
+		ch->recv_waiting--;
+		if (!woke && ch->count == 0 && !ch->recv_closed &&
+		    !ch->send_closed)
+			return SLIP_ETIMEOUT;
+	}
+	if (ch->recv_closed || ch->count == 0)
+		return SLIP_ECLOSED;
+	return SLIP_OK;
+}
+
+int slip__chan_recv_many(slip_chan *ch, slip_entry **out, size_t max,
+                         int timeout_ms, size_t *n)
+{
+	size_t got = 0;
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	if (ch == NULL || out == NULL || n == NULL || max == 0)
+		return slip_set_error(SLIP_EINVAL,
+		                      "chan_recv: NULL argument or max 0");
+	pthread_mutex_lock(&ch->mu);
+	rc = wait_readable(ch, timeout_ms);
+	while (rc == SLIP_OK && got < max && ch->count > 0) {
+		out[got++] = ch->ring[ch->head];
+		ch->ring[ch->head] = NULL;
+		ch->head = (ch->head + 1) % ch->cap;
+		ch->count--;
+	}
+	if (got > 0 && ch->send_waiting > 0) {
+		if (got == 1)
+			pthread_cond_signal(&ch->not_full);
+		else
+			pthread_cond_broadcast(&ch->not_full);
+	}
+	pthread_mutex_unlock(&ch->mu);
+	*n = got;
+	if (rc == SLIP_ETIMEOUT)
+		return slip_set_error(rc,
+		                      "chan_recv: nothing queued after %d ms",
+		                      timeout_ms);
+	if (rc == SLIP_ECLOSED)
+		return slip_set_error(rc, "chan_recv: channel closed");
+	return rc;
+}
+
+SLIP_EXTERN int slip_chan_recv(slip_chan *ch, slip_entry **out, int timeout_ms)
+{
+	size_t n;
+
+	if (out == NULL)
+		return slip_set_error(SLIP_EINVAL, "chan_recv: NULL out");
+	*out = NULL;
+	return slip__chan_recv_many(ch, out, 1, timeout_ms, &n);
+}
+
+SLIP_EXTERN void slip_chan_close_recv(slip_chan *ch)
+{
+	if (ch == NULL)
+		return;
+	pthread_mutex_lock(&ch->mu);
+	ch->recv_closed = true;
+	drain_locked(ch);
+	pthread_cond_broadcast(&ch->not_full);
+	pthread_cond_broadcast(&ch->not_empty);
+	pthread_mutex_unlock(&ch->mu);
+}
+
+SLIP_EXTERN void slip_chan_close_send(slip_chan *ch)
+{
+	if (ch == NULL)
+		return;
+	pthread_mutex_lock(&ch->mu);
+	ch->send_closed = true;
+	pthread_cond_broadcast(&ch->not_full);
+	pthread_cond_broadcast(&ch->not_empty);
+	pthread_mutex_unlock(&ch->mu);
+}
+
+SLIP_EXTERN bool slip_chan_recv_closed(slip_chan *ch)
+{
+	bool closed;
+
+	if (ch == NULL)
+		return true;
+	pthread_mutex_lock(&ch->mu);
+	closed = ch->recv_closed;
+	pthread_mutex_unlock(&ch->mu);
+	return closed;
+}
+
+SLIP_EXTERN size_t slip_chan_len(slip_chan *ch)
+{
+	size_t n;
+
+	if (ch == NULL)
+		return 0;
+	pthread_mutex_lock(&ch->mu);
+	n = ch->count;
+	pthread_mutex_unlock(&ch->mu);
+	return n;
+}

@@ -1,0 +1,182 @@
+/*
+ * src/util.c — small helpers declared in internal.h and shared by the core
+ * and the built-in backends: clocks, the seq+identity cursor layout, the
+ * one-block entry allocator, base64 decoding and memory wiping.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- clocks */
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t slip__now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t slip__realtime_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+/* --------------------------------------------------------------- cursors */
+
+slip_cursor slip__cursor_make(uint64_t seq, int64_t identity)
+{
+	slip_cursor c;
+
+	memset(&c, 0, sizeof(c));
+	c.len = 16;
+	slip__put_u64be(c.bytes, seq);
+	slip__put_u64be(c.bytes + 8, (uint64_t)identity);
+	return c;
+}
+
+int slip__cursor_split(const slip_cursor *c, uint64_t *seq, bool *has_identity,
+                       int64_t *identity)
+{
+	if (c == NULL || (c->len != 8 && c->len != 16))
+		return slip_set_error(SLIP_EINVAL,
+		                      "cursor: expected 8 or 16 bytes, got %u",
+		                      c == NULL ? 0u : (unsigned)c->len);
+	*seq = slip__get_u64be(c->bytes);
+	*has_identity = c->len == 16;
+	*identity = c->len == 16 ? (int64_t)slip__get_u64be(c->bytes + 8) : 0;
+	return SLIP_OK;
+}
+
+/* --------------------------------------------------------------- entries */
+
+int slip__entry_alloc(slip_entry **out, const char *key, size_t key_len,
+                      size_t value_len, uint8_t **value_out)
+{
+	slip_entry *e;
+	char *k;
+	uint8_t *v;
+
+	*out = NULL;
+	if (key_len > SIZE_MAX / 2 ||
+	    value_len > SIZE_MAX / 2 - key_len - sizeof(*e) - 2)
+		return slip_set_error(SLIP_ENOMEM, "entry: size overflow");
+	/* Entry, value, then key: the value stays suitably aligned. */
+	e = malloc(sizeof(*e) + value_len + 1 + key_len + 1);
+	if (e == NULL)
+		return slip_set_error(SLIP_ENOMEM, "entry: out of memory");
+	memset(e, 0, sizeof(*e));
+	v = (uint8_t *)(e + 1);
+	k = (char *)v + value_len + 1;
+	v[value_len] = '\0';
+	if (key_len > 0)
+		memcpy(k, key, key_len);
+	k[key_len] = '\0';
+	e->key = k;
+	e->value = v;
+	e->value_len = value_len;
+	e->op = SLIP_OP_PUT;
+	if (value_out != NULL)
+		*value_out = v;
+	*out = e;
+	return SLIP_OK;
+}
+
+/* ---------------------------------------------------------------- base64 */
+
+/* Value of a base64 digit (standard or URL-safe alphabet), -1 otherwise. */
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+static bool b64_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	       c == '\v';
+}
+
+int slip__base64_decode(const char *in, uint8_t **out, size_t *out_len)
+{
+	size_t n = 0, pad = 0, pos = 0;
+	uint32_t acc = 0;
+	int bits = 0, rc = SLIP_OK;
+	uint8_t *buf = NULL;
+
+	*out = NULL;
+	*out_len = 0;
+	if (in == NULL)
+		return slip_set_error(SLIP_EINVAL, "base64: NULL input");
+	buf = malloc(strlen(in) / 4 * 3 + 4);
+	if (buf == NULL)
+		return slip_set_error(SLIP_ENOMEM, "base64: out of memory");
+	for (pos = 0; in[pos] != '\0'; pos++) {
+		unsigned char c = (unsigned char)in[pos];
+		int v;
+
+		if (b64_space(c))
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		v = b64_value(c);
+		if (v < 0 || pad > 0) {
+			rc = slip_set_error(
+			        SLIP_EINVAL, "base64: %s at offset %zu",
+			        v < 0 ? "bad character" : "data after padding",
+			        pos);
+			goto done;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* 6 leftover bits cannot encode a byte; more than 2 '=' is garbage. */
+	if (bits >= 6 || pad > 2) {
+		rc = slip_set_error(SLIP_EINVAL, "base64: truncated input");
+		goto done;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*out_len = n;
+	buf = NULL;
+done:
+	if (buf != NULL) {
+		slip__wipe(buf, n);
+		free(buf);
+	}
+	slip__wipe(&acc, sizeof(acc));
+	return rc;
+}
+
+/* -------------------------------------------------------------- wiping */
+
+/* A volatile function pointer keeps the compiler from eliding the wipe. */
+static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
+
+void slip__wipe(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		wipe_memset(p, 0, len);
+}
