@@ -72,6 +72,17 @@ int slip__index_init(slip__index *ix, size_t hint)
 	return resize(ix, cap);
 }
 
+int slip__index_reserve(slip__index *ix, size_t n)
+{
+	size_t cap = ix->cap == 0 ? 16 : ix->cap;
+
+	while ((ix->count + n + 1) * 2 > cap)
+		cap <<= 1;
+	if (cap == ix->cap)
+		return SLIP_OK;
+	return resize(ix, cap);
+}
+
 void slip__index_free(slip__index *ix)
 {
 	if (ix == NULL)

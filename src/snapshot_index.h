@@ -28,6 +28,9 @@ typedef struct slip__index {
 /** Empties @p ix and sizes it for @p hint keys. SLIP_OK or SLIP_ENOMEM. */
 int slip__index_init(slip__index *ix, size_t hint);
 
+/** Grows the table so @p n more keys fit without allocating. */
+int slip__index_reserve(slip__index *ix, size_t n);
+
 /** Frees the table; the keys are not the index's. */
 void slip__index_free(slip__index *ix);
 
