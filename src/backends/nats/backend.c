@@ -2,69 +2,34 @@
  * src/backends/nats/backend.c — the NATS JetStream backend's function
  * table (slip__backend_nats), registered by the core for the "nats" and
  * "tls" URL schemes. The members live in the other files of this folder,
- * one concern per file.
+ * one concern per file: conn.c + url.c (connection), store.c (buckets),
+ * read.c, write.c, watch.c.
  */
-#include "internal.h"
-
-static int stub_conn_new(void **out, const slip_conn_options *opts)
-{
-	(void)out;
-	(void)opts;
-	return slip_set_error(SLIP_EUNSUPPORTED, "nats backend: not built yet");
-}
-
-static int stub_connect(void *conn)
-{
-	return SLIP_EUNSUPPORTED;
-}
-
-static void stub_close(void *conn)
-{
-}
-
-static void stub_conn_free(void *conn)
-{
-}
-
-static void stub_capabilities(void *conn, slip_capabilities *out)
-{
-}
-
-static int stub_store_open(void *conn, const char *name,
-                           const slip_store_config *cfg, void **out,
-                           unsigned *out_roles)
-{
-	return SLIP_EUNSUPPORTED;
-}
-
-static void stub_store_free(void *store)
-{
-}
-
-static int stub_get(void *store, const char *key, slip_entry **out)
-{
-	return SLIP_EUNSUPPORTED;
-}
-
-static int stub_keys(void *store, const char *prefix, slip_entry_cb cb,
-                     void *payload)
-{
-	return SLIP_EUNSUPPORTED;
-}
+#include "backends.h"
+#include "nats_backend.h"
 
 const slip_backend slip__backend_nats = {
         .version = SLIP_BACKEND_VERSION,
         .name = "nats",
         .schemes = "nats,tls",
-        .conn_new = stub_conn_new,
-        .connect = stub_connect,
-        .close = stub_close,
-        .conn_free = stub_conn_free,
-        .capabilities = stub_capabilities,
-        .store_open = stub_store_open,
-        .store_free = stub_store_free,
-        .get = stub_get,
-        .entry = stub_get,
-        .keys = stub_keys,
-        .scan = stub_keys,
+        .conn_new = slip__nats_conn_new,
+        .connect = slip__nats_connect,
+        .close = slip__nats_close,
+        .conn_free = slip__nats_conn_free,
+        .capabilities = slip__nats_capabilities,
+        .store_open = slip__nats_store_open,
+        .store_free = slip__nats_store_free,
+        .store_delete = slip__nats_store_delete,
+        .store_info = slip__nats_store_info,
+        .get = slip__nats_get,
+        .entry = slip__nats_entry,
+        .keys = slip__nats_keys,
+        .scan = slip__nats_scan,
+        .put = slip__nats_put,
+        .create = slip__nats_create,
+        .update = slip__nats_update,
+        .del = slip__nats_del,
+        .delete_version = slip__nats_delete_version,
+        .purge = slip__nats_purge,
+        .watch = slip__nats_watch,
 };

@@ -1,0 +1,209 @@
+/*
+ * src/backends/nats/nats_backend.h — types and calls shared by the files of
+ * the NATS JetStream backend (conn.c, store.c, read.c, write.c, watch.c,
+ * meta.c). Nothing here leaves the backend: the core only sees the
+ * slip__backend_nats table in backend.c.
+ *
+ * A bucket NAME is the JetStream stream KV_NAME whose subjects are
+ * $KV.NAME.>; a key K is stored on subject $KV.NAME.K, its revision is the
+ * stream sequence, and tombstones carry a KV-Operation header (DEL/PURGE).
+ */
+#ifndef SLIP_NATS_BACKEND_H
+#define SLIP_NATS_BACKEND_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <nats/nats.h>
+
+#include "internal.h"
+
+/* JetStream API error codes this backend reacts to. */
+#define SLIP_NATS_ERR_STREAM_NOT_FOUND     10059
+#define SLIP_NATS_ERR_STREAM_NAME_IN_USE   10058
+#define SLIP_NATS_ERR_WRONG_LAST_SEQ       10071
+#define SLIP_NATS_ERR_WRONG_LAST_SEQ_CONST 10164
+#define SLIP_NATS_ERR_MAX_BYTES_REQUIRED   10113
+#define SLIP_NATS_ERR_MSG_TOO_BIG          10054
+#define SLIP_NATS_ERR_NO_MESSAGE_FOUND     10037
+
+/** One running watch, known to the connection's async error handler. */
+typedef struct slip_nats_watch_reg {
+	natsSubscription *sub;
+	atomic_int missed; /* missed heartbeats / failed consumer resets */
+	struct slip_nats_watch_reg *next;
+} slip_nats_watch_reg;
+
+typedef enum {
+	SLIP_NATS_NEW = 0,
+	SLIP_NATS_CONNECTED = 1,
+	SLIP_NATS_CLOSED = 2
+} slip_nats_state;
+
+/** The backend's connection object. */
+typedef struct slip_nats_conn {
+	pthread_mutex_t mu; /* guards state, nc, js and the watch list */
+	slip_nats_state state;
+	natsConnection *nc; /* destroyed only by conn_free */
+	jsCtx *js;
+
+	char **urls; /* credential-free server URLs */
+	int nurls;
+	bool tls;
+	char *user; /* from the first URL carrying user:pass@ */
+	char *pass;
+	char *creds_jwt; /* from base64 creds, memory only */
+	char *creds_seed;
+	size_t creds_seed_len;
+	char *creds_file;
+	char *tls_ca;
+	int connect_timeout_ms;
+	int op_timeout_ms;
+	int reconnect_wait_ms;
+	int max_reconnect;
+
+	/* Learnt from the server at connect. */
+	int64_t max_payload;
+	bool version_known;
+	int ver_major, ver_minor, ver_patch;
+	char version[32];
+	bool clustered;
+
+	slip_nats_watch_reg *watches;
+} slip_nats_conn;
+
+/** The backend's store object (one bound bucket). */
+typedef struct slip_nats_store {
+	slip_nats_conn *c;
+	char *name;
+	char *stream; /* "KV_<name>" */
+	char *subj;   /* "$KV.<name>." */
+	size_t subj_len;
+	bool direct;      /* stream allows direct get */
+	int64_t identity; /* stream Created, ns */
+} slip_nats_store;
+
+/* ------------------------------------------------------------ conn.c */
+
+int slip__nats_conn_new(void **out, const slip_conn_options *opts);
+int slip__nats_connect(void *conn);
+void slip__nats_close(void *conn);
+void slip__nats_conn_free(void *conn);
+void slip__nats_capabilities(void *conn, slip_capabilities *out);
+
+/**
+ * The live libnats handles of @p c, or SLIP_ENOTCONNECTED (message names
+ * @p op) before connect and after close.
+ */
+int slip__nats_use(slip_nats_conn *c, const char *op, natsConnection **nc,
+                   jsCtx **js);
+
+/** True once close() has run. */
+bool slip__nats_is_closed(slip_nats_conn *c);
+
+/**
+ * Maps a failed libnats call to a SLIP_E* code and sets the message
+ * "<op> "<what>": <reason>" from libnats' thread-local error text.
+ */
+int slip__nats_fail(slip_nats_conn *c, natsStatus s, jsErrCode jerr,
+                    const char *op, const char *what);
+
+/** Registers / unregisters a watch subscription for heartbeat reports. */
+void slip__nats_watch_register(slip_nats_conn *c, slip_nats_watch_reg *r);
+void slip__nats_watch_unregister(slip_nats_conn *c, slip_nats_watch_reg *r);
+
+/* ----------------------------------------------------------- url.c */
+
+/**
+ * Parses a comma-separated list of nats:// or tls:// URLs. On SLIP_OK the
+ * connection gets credential-free URLs, the TLS flag and any user:pass@.
+ */
+int slip__nats_parse_urls(slip_nats_conn *c, const char *list);
+
+/**
+ * Parses the JWT and seed out of .creds text. On SLIP_OK both are
+ * malloc'd; the caller wipes the seed before freeing it.
+ */
+int slip__nats_parse_creds(const char *text, size_t len, char **jwt,
+                           char **seed);
+
+/**
+ * Reads the server's INFO line from host:port of @p url (plain TCP, before
+ * any TLS) and fills version and cluster facts. Best effort.
+ */
+void slip__nats_probe_info(slip_nats_conn *c, const char *url, int timeout_ms);
+
+/* ----------------------------------------------------------- store.c */
+
+int slip__nats_store_open(void *conn, const char *name,
+                          const slip_store_config *cfg, void **out,
+                          unsigned *out_roles);
+void slip__nats_store_free(void *store);
+int slip__nats_store_delete(void *conn, const char *name);
+int slip__nats_store_info(void *store, slip_store_info *out);
+
+/* ------------------------------------------------------------ read.c */
+
+int slip__nats_get(void *store, const char *key, slip_entry **out);
+int slip__nats_entry(void *store, const char *key, slip_entry **out);
+int slip__nats_keys(void *store, const char *prefix, slip_entry_cb cb,
+                    void *payload);
+int slip__nats_scan(void *store, const char *prefix, slip_entry_cb cb,
+                    void *payload);
+
+/**
+ * Builds the subject for @p key ("$KV.<name>.<key>") into @p buf of
+ * @p bufsz bytes, or a malloc'd string when it does not fit (*heap set;
+ * free it). NULL on out of memory.
+ */
+char *slip__nats_subject(const slip_nats_store *st, const char *key, char *buf,
+                         size_t bufsz, char **heap);
+
+/**
+ * Server-side filter subject for a string prefix: the longest token-aligned
+ * part ("node.us-" -> "$KV.b.node.>", "" or "node" -> "$KV.b.>").
+ * Malloc'd; NULL on out of memory.
+ */
+char *slip__nats_filter(const slip_nats_store *st, const char *prefix);
+
+/** Operation of a stored KV message from its KV-Operation header. */
+slip_op slip__nats_msg_op(natsMsg *m);
+
+/** Stream sequence, pending count and timestamp from a JS ack subject. */
+typedef struct slip_nats_meta {
+	uint64_t sseq;
+	uint64_t pending;
+	int64_t ts;
+} slip_nats_meta;
+
+/** Parses a "$JS.ACK...." reply subject (v1 and v2 forms). */
+int slip__nats_ack_meta(const char *reply, slip_nats_meta *out);
+
+/**
+ * Turns a delivered KV message into an entry (value copied unless
+ * @p keys_only), or *out NULL when the subject is not a key of @p st.
+ */
+int slip__nats_msg_entry(const slip_nats_store *st, natsMsg *m,
+                         const slip_nats_meta *meta, slip_op op, bool keys_only,
+                         slip_entry **out);
+
+/* ----------------------------------------------------------- write.c */
+
+int slip__nats_put(void *store, const char *key, const void *value, size_t len,
+                   slip_version *out_version);
+int slip__nats_create(void *store, const char *key, const void *value,
+                      size_t len, slip_version *out_version);
+int slip__nats_update(void *store, const char *key, const void *value,
+                      size_t len, const slip_version *expected,
+                      slip_version *out_version);
+int slip__nats_del(void *store, const char *key);
+int slip__nats_delete_version(void *store, const char *key,
+                              const slip_version *expected);
+int slip__nats_purge(void *store, const char *key);
+
+/* ----------------------------------------------------------- watch.c */
+
+int slip__nats_watch(void *store, const slip_watch_options *opts,
+                     slip_chan *tx);
+
+#endif

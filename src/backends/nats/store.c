@@ -1,0 +1,332 @@
+/*
+ * src/backends/nats/store.c — buckets: bind to KV_<name> by name, or bind-
+ * or-create from a configuration. An existing bucket's configuration is
+ * compared field by field and never changed (libnats' js_CreateKeyValue
+ * would update it); creating uses the stream configuration libnats uses
+ * for a KV bucket. Also delete and info (identity = stream Created, ns).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nats_backend.h"
+
+#define KV_MAX_HISTORY 64
+#define DUP_WINDOW_NS  (120LL * 1000000000LL)
+#define CONFIG_MSG_MAX 900
+
+static char *fmt_dup(const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s%s%s", a, b, c);
+	return p;
+}
+
+static bool not_found(natsStatus s, jsErrCode jerr)
+{
+	return s == NATS_NOT_FOUND || jerr == SLIP_NATS_ERR_STREAM_NOT_FOUND;
+}
+
+/* The values a slip_store_config asks for, defaults filled in. */
+typedef struct wanted {
+	int64_t max_bytes, history, max_age_ns, replicas;
+	int32_t max_msg_size;
+	jsStorageType storage;
+	const char *description;
+} wanted;
+
+static int want_from(wanted *w, const char *name, const slip_store_config *cfg)
+{
+	w->max_bytes = cfg->max_bytes > 0 ? cfg->max_bytes : -1;
+	w->history = cfg->max_history > 0 ? cfg->max_history : 1;
+	w->max_age_ns = cfg->max_age_ms * 1000000;
+	w->replicas = cfg->num_replicas > 0 ? cfg->num_replicas : 1;
+	w->max_msg_size = cfg->max_value_size > 0 ? cfg->max_value_size : -1;
+	w->storage = cfg->storage == SLIP_STORAGE_MEMORY ? js_MemoryStorage
+	                                                 : js_FileStorage;
+	w->description = cfg->description != NULL ? cfg->description : "";
+	if (cfg->max_history > KV_MAX_HISTORY || cfg->max_history < 0)
+		return slip_set_error(SLIP_EINVAL,
+		                      "open \"%s\": max_history must be 1..%d",
+		                      name, KV_MAX_HISTORY);
+	if (cfg->max_age_ms < 0 || cfg->max_age_ms > INT64_MAX / 1000000)
+		return slip_set_error(SLIP_EINVAL,
+		                      "open \"%s\": bad max_age_ms", name);
+	if (cfg->num_replicas < 0 || cfg->num_replicas > 5)
+		return slip_set_error(SLIP_EINVAL,
+		                      "open \"%s\": num_replicas must be 1..5",
+		                      name);
+	return SLIP_OK;
+}
+
+static void add_diff(char *msg, size_t *len, const char *field, long long have,
+                     long long want)
+{
+	if (have == want || *len >= CONFIG_MSG_MAX)
+		return;
+	int n = snprintf(msg + *len, CONFIG_MSG_MAX - *len,
+	                 "; %s: bucket has %lld, requested %lld", field, have,
+	                 want);
+	if (n > 0)
+		*len += (size_t)n;
+	if (*len > CONFIG_MSG_MAX)
+		*len = CONFIG_MSG_MAX;
+}
+
+/* SLIP_ECONFIG naming every differing field, or SLIP_OK. */
+static int compare(const char *name, const jsStreamConfig *sc, const wanted *w)
+{
+	char msg[CONFIG_MSG_MAX + 1] = "";
+	size_t len = 0;
+	int64_t mb = sc->MaxBytes > 0 ? sc->MaxBytes : -1;
+	int32_t ms = sc->MaxMsgSize > 0 ? sc->MaxMsgSize : -1;
+	int64_t rep = sc->Replicas > 0 ? sc->Replicas : 1;
+	add_diff(msg, &len, "max_bytes", mb, w->max_bytes);
+	add_diff(msg, &len, "history", sc->MaxMsgsPerSubject, w->history);
+	add_diff(msg, &len, "max_age_ms", sc->MaxAge / 1000000,
+	         w->max_age_ns / 1000000);
+	add_diff(msg, &len, "num_replicas", rep, w->replicas);
+	add_diff(msg, &len, "max_value_size", ms, w->max_msg_size);
+	if (sc->Storage != w->storage && len < CONFIG_MSG_MAX) {
+		int n = snprintf(
+		        msg + len, CONFIG_MSG_MAX - len,
+		        "; storage: bucket has %s, requested %s",
+		        sc->Storage == js_MemoryStorage ? "memory" : "file",
+		        w->storage == js_MemoryStorage ? "memory" : "file");
+		len = n > 0 ? len + (size_t)n : len;
+	}
+	const char *d = sc->Description != NULL ? sc->Description : "";
+	if (strcmp(d, w->description) != 0 && len < CONFIG_MSG_MAX)
+		snprintf(msg + len, CONFIG_MSG_MAX - len,
+		         "; description: bucket has \"%.60s\", requested "
+		         "\"%.60s\"",
+		         d, w->description);
+	if (msg[0] == '\0')
+		return SLIP_OK;
+	return slip_set_error(SLIP_ECONFIG,
+	                      "open \"%s\": bucket exists with another "
+	                      "configuration (left unchanged)%s",
+	                      name, msg);
+}
+
+static bool server_at_least(const slip_nats_conn *c, int ma, int mi)
+{
+	return c->version_known && (c->ver_major > ma ||
+	                            (c->ver_major == ma && c->ver_minor >= mi));
+}
+
+static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
+                         const char *stream, const wanted *w, jsStreamInfo **si)
+{
+	jsStreamConfig sc;
+	jsErrCode jerr = 0;
+	char *subject = fmt_dup("$KV.", name, ".>");
+	if (subject == NULL)
+		return SLIP_ENOMEM;
+	jsStreamConfig_Init(&sc);
+	sc.Name = stream;
+	sc.Description = w->description[0] != '\0' ? w->description : NULL;
+	sc.Subjects = (const char *[1]){subject};
+	sc.SubjectsLen = 1;
+	sc.MaxMsgsPerSubject = w->history;
+	sc.MaxBytes = w->max_bytes;
+	sc.MaxAge = w->max_age_ns;
+	sc.MaxMsgSize = w->max_msg_size;
+	sc.Storage = w->storage;
+	sc.Replicas = w->replicas;
+	sc.AllowRollup = true;
+	sc.DenyDelete = true;
+	sc.AllowDirect = server_at_least(c, 2, 9);
+	sc.Discard = js_DiscardNew;
+	sc.Duplicates = (w->max_age_ns > 0 && w->max_age_ns < DUP_WINDOW_NS)
+	                        ? w->max_age_ns
+	                        : DUP_WINDOW_NS;
+	natsStatus s = js_AddStream(si, js, &sc, NULL, &jerr);
+	free(subject);
+	if (s == NATS_OK)
+		return SLIP_OK;
+	if (jerr == SLIP_NATS_ERR_STREAM_NAME_IN_USE)
+		return SLIP_EEXISTS; /* raced with another creator */
+	if (jerr == SLIP_NATS_ERR_MAX_BYTES_REQUIRED)
+		return slip_set_error(
+		        SLIP_ECONFIG,
+		        "open \"%s\": this account requires a "
+		        "size limit on every bucket (server error "
+		        "10113, e.g. Synadia Cloud): set max_bytes "
+		        "in the store configuration",
+		        name);
+	return slip__nats_fail(c, s, jerr, "open", name);
+}
+
+/* Fetches stream info; SLIP_ENOTFOUND (no message) when absent. */
+static int stream_info(slip_nats_conn *c, jsCtx *js, const char *stream,
+                       const char *name, jsStreamInfo **si)
+{
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetStreamInfo(si, js, stream, NULL, &jerr);
+	if (s == NATS_OK)
+		return SLIP_OK;
+	if (not_found(s, jerr)) {
+		return SLIP_ENOTFOUND;
+	}
+	return slip__nats_fail(c, s, jerr, "open", name);
+}
+
+static int bind_store(slip_nats_conn *c, const char *name,
+                      const jsStreamInfo *si, slip_nats_store **out)
+{
+	slip_nats_store *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return SLIP_ENOMEM;
+	st->c = c;
+	st->name = fmt_dup(name, "", "");
+	st->stream = fmt_dup("KV_", name, "");
+	st->subj = fmt_dup("$KV.", name, ".");
+	if (st->name == NULL || st->stream == NULL || st->subj == NULL) {
+		slip__nats_store_free(st);
+		return SLIP_ENOMEM;
+	}
+	st->subj_len = strlen(st->subj);
+	st->direct = si->Config != NULL && si->Config->AllowDirect;
+	st->identity = si->Created;
+	*out = st;
+	return SLIP_OK;
+}
+
+static int check_kv(const char *name, const jsStreamInfo *si)
+{
+	const jsStreamConfig *sc = si->Config;
+	char want[SLIP_NAME_MAX + 8];
+	snprintf(want, sizeof(want), "$KV.%s.>", name);
+	if (sc != NULL && sc->SubjectsLen == 1 && sc->Subjects != NULL &&
+	    strcmp(sc->Subjects[0], want) == 0)
+		return SLIP_OK;
+	return slip_set_error(SLIP_ECONFIG,
+	                      "open \"%s\": stream KV_%s is not a key-value "
+	                      "bucket (its subjects are not %s)",
+	                      name, name, want);
+}
+
+int slip__nats_store_open(void *conn, const char *name,
+                          const slip_store_config *cfg, void **out,
+                          unsigned *out_roles)
+{
+	slip_nats_conn *c = conn;
+	jsCtx *js = NULL;
+	jsStreamInfo *si = NULL;
+	slip_nats_store *st = NULL;
+	char *stream = NULL;
+	wanted w;
+	int rc = slip__nats_use(c, "open", NULL, &js);
+	if (rc != SLIP_OK)
+		return rc;
+	if (cfg != NULL && (rc = want_from(&w, name, cfg)) != SLIP_OK)
+		return rc;
+	stream = fmt_dup("KV_", name, "");
+	if (stream == NULL)
+		return SLIP_ENOMEM;
+	rc = stream_info(c, js, stream, name, &si);
+	if (rc == SLIP_ENOTFOUND && cfg == NULL) {
+		rc = slip_set_error(SLIP_ENOTFOUND,
+		                    "open \"%s\": no such bucket", name);
+		goto done;
+	}
+	if (rc == SLIP_ENOTFOUND) {
+		rc = create_stream(c, js, name, stream, &w, &si);
+		if (rc == SLIP_EEXISTS)
+			rc = stream_info(c, js, stream, name, &si);
+		if (rc == SLIP_ENOTFOUND)
+			rc = slip_set_error(
+			        SLIP_EIO,
+			        "open \"%s\": bucket vanished while "
+			        "being created",
+			        name);
+	}
+	if (rc != SLIP_OK)
+		goto done;
+	rc = check_kv(name, si);
+	if (rc == SLIP_OK && cfg != NULL)
+		rc = compare(name, si->Config, &w);
+	if (rc == SLIP_OK)
+		rc = bind_store(c, name, si, &st);
+	if (rc == SLIP_OK) {
+		*out = st;
+		*out_roles = SLIP_ROLE_WRITE | SLIP_ROLE_WATCH;
+	}
+done:
+	jsStreamInfo_Destroy(si);
+	free(stream);
+	return rc;
+}
+
+void slip__nats_store_free(void *store)
+{
+	slip_nats_store *st = store;
+	if (st == NULL)
+		return;
+	free(st->name);
+	free(st->stream);
+	free(st->subj);
+	free(st);
+}
+
+int slip__nats_store_delete(void *conn, const char *name)
+{
+	slip_nats_conn *c = conn;
+	jsCtx *js = NULL;
+	jsErrCode jerr = 0;
+	int rc = slip__nats_use(c, "delete bucket", NULL, &js);
+	if (rc != SLIP_OK)
+		return rc;
+	char *stream = fmt_dup("KV_", name, "");
+	if (stream == NULL)
+		return SLIP_ENOMEM;
+	natsStatus s = js_DeleteStream(js, stream, NULL, &jerr);
+	free(stream);
+	if (s == NATS_OK)
+		return SLIP_OK;
+	if (not_found(s, jerr)) {
+		return slip_set_error(SLIP_ENOTFOUND,
+		                      "delete bucket \"%s\": no such bucket",
+		                      name);
+	}
+	return slip__nats_fail(c, s, jerr, "delete bucket", name);
+}
+
+int slip__nats_store_info(void *store, slip_store_info *out)
+{
+	slip_nats_store *st = store;
+	jsCtx *js = NULL;
+	jsStreamInfo *si = NULL;
+	int rc = slip__nats_use(st->c, "info", NULL, &js);
+	if (rc != SLIP_OK)
+		return rc;
+	rc = stream_info(st->c, js, st->stream, st->name, &si);
+	if (rc == SLIP_ENOTFOUND)
+		return slip_set_error(SLIP_ENOTFOUND,
+		                      "info \"%s\": bucket no longer exists",
+		                      st->name);
+	if (rc != SLIP_OK)
+		return rc;
+	const jsStreamConfig *sc = si->Config;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", st->name);
+	snprintf(out->description, sizeof(out->description), "%s",
+	         sc->Description != NULL ? sc->Description : "");
+	out->storage = sc->Storage == js_MemoryStorage ? SLIP_STORAGE_MEMORY
+	                                               : SLIP_STORAGE_FILE;
+	out->max_bytes = sc->MaxBytes > 0 ? sc->MaxBytes : -1;
+	out->max_history = sc->MaxMsgsPerSubject;
+	out->max_age_ms = sc->MaxAge / 1000000;
+	out->num_replicas = sc->Replicas > 0 ? (int)sc->Replicas : 1;
+	out->max_value_size = sc->MaxMsgSize > 0 ? sc->MaxMsgSize : -1;
+	out->messages = si->State.Msgs;
+	out->bytes = si->State.Bytes;
+	out->first_seq = si->State.FirstSeq;
+	out->last_seq = si->State.LastSeq;
+	out->created_ns = si->Created;
+	jsStreamInfo_Destroy(si);
+	return SLIP_OK;
+}

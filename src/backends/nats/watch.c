@@ -1,0 +1,383 @@
+/*
+ * src/backends/nats/watch.c — the watcher: one ordered push consumer (flow
+ * control + idle heartbeat, recreated by libnats after a gap) filtered on
+ * the token-aligned part of the prefix, delivering the last entry per key
+ * (from the start) or every update after a cursor. The cursor is checked
+ * against the stream before subscribing and again once the consumer is
+ * live, because the server silently clamps an out-of-range start sequence.
+ * A heartbeat watchdog turns a lost stream into SLIP_EWATCH; a closed
+ * connection ends the watch with SLIP_ENOTCONNECTED.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nats_backend.h"
+
+#define WATCH_HEARTBEAT_MS  1000
+#define WATCH_POLL_MS       150
+#define WATCH_MISSED_MAX    3     /* missed-heartbeat reports before EWATCH */
+#define WATCH_DOWN_MAX_MS   10000 /* connection down this long: EWATCH */
+#define WATCH_PENDING_MSGS  4096
+#define WATCH_PENDING_BYTES (16 * 1024 * 1024)
+
+typedef struct watch_state {
+	slip_nats_store *st;
+	slip_chan *tx;
+	jsCtx *js;
+	natsConnection *nc;
+	const char *prefix;
+	size_t plen;
+	bool markers;
+	bool has_cursor;
+	uint64_t from_seq; /* cursor sequence, 0 without a cursor */
+	int64_t identity;
+	uint64_t start_last; /* stream last_seq before subscribing */
+	uint64_t last_seen;  /* last stream sequence delivered */
+	bool caught_up;
+	natsSubscription *sub;
+	slip_nats_watch_reg reg;
+} watch_state;
+
+static int stream_facts(watch_state *w, jsStreamInfo **si)
+{
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetStreamInfo(si, w->js, w->st->stream, NULL, &jerr);
+	if (s == NATS_OK)
+		return SLIP_OK;
+	*si = NULL;
+	if (s == NATS_NOT_FOUND || jerr == SLIP_NATS_ERR_STREAM_NOT_FOUND) {
+		return slip_set_error(SLIP_EWATCH,
+		                      "watch \"%s\": bucket no longer exists",
+		                      w->st->name);
+	}
+	return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
+}
+
+/* DESIGN.md: the cursor is usable only if every later update is held. */
+static int check_cursor(watch_state *w, const jsStreamInfo *si,
+                        const char *when)
+{
+	if (si->Created != w->identity)
+		return slip_set_error(
+		        SLIP_ECURSOREXPIRED,
+		        "watch \"%s\": cursor expired: the bucket "
+		        "was deleted and recreated (%s)",
+		        w->st->name, when);
+	if (!w->has_cursor)
+		return SLIP_OK;
+	uint64_t first = si->State.FirstSeq;
+	if (first > 0 && w->from_seq + 1 < first)
+		return slip_set_error(
+		        SLIP_ECURSOREXPIRED,
+		        "watch \"%s\": cursor expired: updates "
+		        "after %llu are gone (oldest held is %llu, "
+		        "%s)",
+		        w->st->name, (unsigned long long)w->from_seq,
+		        (unsigned long long)first, when);
+	if (w->from_seq > si->State.LastSeq)
+		return slip_set_error(
+		        SLIP_ECURSOREXPIRED,
+		        "watch \"%s\": cursor expired: cursor %llu "
+		        "is past the bucket's last revision %llu",
+		        w->st->name, (unsigned long long)w->from_seq,
+		        (unsigned long long)si->State.LastSeq);
+	return SLIP_OK;
+}
+
+static int subscribe(watch_state *w)
+{
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	char *filter = slip__nats_filter(w->st, w->prefix);
+	if (filter == NULL)
+		return SLIP_ENOMEM;
+	jsSubOptions_Init(&so);
+	so.Stream = w->st->stream;
+	so.Ordered = true;
+	so.Config.Heartbeat = (int64_t)WATCH_HEARTBEAT_MS * 1000000;
+	if (w->has_cursor) {
+		so.Config.DeliverPolicy = js_DeliverByStartSequence;
+		so.Config.OptStartSeq = w->from_seq + 1;
+	} else {
+		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+	}
+	natsStatus s =
+	        js_SubscribeSync(&w->sub, w->js, filter, NULL, &so, &jerr);
+	free(filter);
+	if (s != NATS_OK) {
+		w->sub = NULL;
+		if (jerr == SLIP_NATS_ERR_STREAM_NOT_FOUND ||
+		    s == NATS_NOT_FOUND)
+			return slip_set_error(SLIP_EWATCH,
+			                      "watch \"%s\": bucket no longer "
+			                      "exists",
+			                      w->st->name);
+		return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
+	}
+	natsSubscription_SetPendingLimits(w->sub, WATCH_PENDING_MSGS,
+	                                  WATCH_PENDING_BYTES);
+	w->reg.sub = w->sub;
+	atomic_init(&w->reg.missed, 0);
+	slip__nats_watch_register(w->st->c, &w->reg);
+	return SLIP_OK;
+}
+
+/* Sends @p e, waiting while the channel is full but staying responsive to
+ * close(). SLIP_ECLOSED when the receiver went away. Frees @p e unless the
+ * channel took it. */
+static int deliver(watch_state *w, slip_entry *e)
+{
+	for (;;) {
+		int rc = slip_chan_send_timeout(w->tx, e, WATCH_POLL_MS);
+		if (rc == SLIP_OK)
+			return SLIP_OK;
+		if (rc != SLIP_ETIMEOUT) {
+			slip_entry_free(e);
+			return rc;
+		}
+		if (slip__nats_is_closed(w->st->c)) {
+			slip_entry_free(e);
+			return slip_set_error(SLIP_ENOTCONNECTED,
+			                      "watch \"%s\": connection closed",
+			                      w->st->name);
+		}
+	}
+}
+
+static int send_marker(watch_state *w)
+{
+	slip_entry *e = NULL;
+	uint8_t *v = NULL;
+	int rc = slip__entry_alloc(&e, "", 0, 0, &v);
+	if (rc != SLIP_OK)
+		return rc;
+	uint64_t pos =
+	        w->last_seen > w->start_last ? w->last_seen : w->start_last;
+	if (w->has_cursor && w->from_seq > pos)
+		pos = w->from_seq;
+	e->op = SLIP_OP_CAUGHT_UP;
+	e->cursor = slip__cursor_make(pos, w->identity);
+	return deliver(w, e);
+}
+
+static int caught_up(watch_state *w)
+{
+	w->caught_up = true;
+	return w->markers ? send_marker(w) : SLIP_OK;
+}
+
+/* Nothing to deliver at the start (empty bucket / filter / no delta)? */
+static int initially_empty(watch_state *w, bool *empty)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s =
+	        natsSubscription_GetConsumerInfo(&ci, w->sub, NULL, &jerr);
+	if (s != NATS_OK)
+		return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
+	*empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
+	jsConsumerInfo_Destroy(ci);
+	return SLIP_OK;
+}
+
+static int on_message(watch_state *w, natsMsg *m)
+{
+	slip_nats_meta meta;
+	slip_entry *e = NULL;
+	int rc = SLIP_OK;
+	if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0)
+		return SLIP_OK; /* not a stream message */
+	w->last_seen = meta.sseq;
+	const char *subj = natsMsg_GetSubject(m);
+	size_t sl = w->st->subj_len;
+	if (subj != NULL && strlen(subj) >= sl + w->plen &&
+	    (w->plen == 0 || memcmp(subj + sl, w->prefix, w->plen) == 0)) {
+		rc = slip__nats_msg_entry(w->st, m, &meta, slip__nats_msg_op(m),
+		                          false, &e);
+		if (rc == SLIP_OK && e != NULL) {
+			e->cursor = slip__cursor_make(meta.sseq, w->identity);
+			rc = deliver(w, e);
+		}
+	}
+	if (rc == SLIP_OK && !w->caught_up && meta.pending == 0)
+		rc = caught_up(w);
+	return rc;
+}
+
+/* Health of the stream while no message arrives. */
+typedef struct dog {
+	int64_t down_since; /* connection not connected since (0: it is) */
+	int missed_base;    /* reports already judged harmless */
+	int64_t last_report;
+	int64_t last_check;
+	int seen;
+} dog;
+
+/* Stream still there and still the same bucket? */
+static int stream_alive(watch_state *w)
+{
+	jsStreamInfo *si = NULL;
+	int rc = stream_facts(w, &si);
+	if (rc == SLIP_OK && si->Created != w->identity)
+		rc = slip_set_error(SLIP_EWATCH,
+		                    "watch \"%s\": bucket was deleted and "
+		                    "recreated",
+		                    w->st->name);
+	jsStreamInfo_Destroy(si);
+	if (rc != SLIP_EWATCH && rc != SLIP_ENOTCONNECTED)
+		rc = SLIP_OK; /* a slow answer is judged again later */
+	return rc;
+}
+
+static int watchdog(watch_state *w, dog *d)
+{
+	int64_t now = slip__now_ns();
+	const int64_t ms = 1000000;
+	if (slip__nats_is_closed(w->st->c))
+		return slip_set_error(SLIP_ENOTCONNECTED,
+		                      "watch \"%s\": connection closed",
+		                      w->st->name);
+	if (natsConnection_Status(w->nc) != NATS_CONN_STATUS_CONNECTED) {
+		if (d->down_since == 0)
+			d->down_since = now;
+		if (now - d->down_since > WATCH_DOWN_MAX_MS * ms)
+			return slip_set_error(SLIP_EWATCH,
+			                      "watch \"%s\": connection down "
+			                      "for more than %d ms",
+			                      w->st->name, WATCH_DOWN_MAX_MS);
+		return SLIP_OK;
+	}
+	d->down_since = 0;
+	int missed = atomic_load(&w->reg.missed);
+	if (missed < d->missed_base)
+		d->missed_base = missed; /* a message reset the count */
+	if (missed > d->seen) {
+		d->seen = missed;
+		d->last_report = now;
+	}
+	if (missed == d->missed_base)
+		return SLIP_OK;
+	/* Reports stopped: libnats recreated the consumer. */
+	if (now - d->last_report > 6 * WATCH_HEARTBEAT_MS * ms) {
+		d->missed_base = missed;
+		return SLIP_OK;
+	}
+	if (missed - d->missed_base >= WATCH_MISSED_MAX)
+		return slip_set_error(SLIP_EWATCH,
+		                      "watch \"%s\": consumer lost (%d missed "
+		                      "heartbeats, not recreated)",
+		                      w->st->name, missed - d->missed_base);
+	if (now - d->last_check < WATCH_HEARTBEAT_MS * ms)
+		return SLIP_OK;
+	d->last_check = now;
+	return stream_alive(w);
+}
+
+static int run(watch_state *w)
+{
+	dog d;
+	memset(&d, 0, sizeof(d));
+	for (;;) {
+		if (slip_chan_recv_closed(w->tx))
+			return SLIP_OK;
+		natsMsg *m = NULL;
+		natsStatus s =
+		        natsSubscription_NextMsg(&m, w->sub, WATCH_POLL_MS);
+		if (s == NATS_OK) {
+			atomic_store(&w->reg.missed, 0);
+			d.seen = 0;
+			int rc = on_message(w, m);
+			natsMsg_Destroy(m);
+			if (rc != SLIP_OK)
+				return rc;
+			continue;
+		}
+		if (s == NATS_TIMEOUT || s == NATS_SLOW_CONSUMER ||
+		    s == NATS_MISSED_HEARTBEAT) {
+			int rc = watchdog(w, &d);
+			if (rc != SLIP_OK)
+				return rc;
+			continue;
+		}
+		if (slip__nats_is_closed(w->st->c))
+			return slip_set_error(SLIP_ENOTCONNECTED,
+			                      "watch \"%s\": connection closed",
+			                      w->st->name);
+		return slip_set_error(SLIP_EWATCH, "watch \"%s\": %s",
+		                      w->st->name, natsStatus_GetText(s));
+	}
+}
+
+/* Pre-subscribe facts and checks. */
+static int prepare(watch_state *w, const slip_watch_options *opts)
+{
+	jsStreamInfo *si = NULL;
+	w->identity = w->st->identity;
+	if (opts->from != NULL && !slip_cursor_is_none(opts->from)) {
+		bool has_id = false;
+		int64_t id = 0;
+		if (slip__cursor_split(opts->from, &w->from_seq, &has_id,
+		                       &id) != SLIP_OK)
+			return slip_set_error(SLIP_EINVAL,
+			                      "watch \"%s\": not a NATS cursor",
+			                      w->st->name);
+		w->has_cursor = true;
+		if (has_id)
+			w->identity = id;
+	}
+	int rc = stream_facts(w, &si);
+	if (rc != SLIP_OK)
+		return rc;
+	if (!w->has_cursor)
+		w->identity = si->Created; /* follow the bucket as it is now */
+	rc = check_cursor(w, si, "before subscribing");
+	w->start_last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	return rc;
+}
+
+/* Post-subscribe re-check: the server clamps a start sequence silently. */
+static int recheck(watch_state *w)
+{
+	jsStreamInfo *si = NULL;
+	int rc = stream_facts(w, &si);
+	if (rc == SLIP_OK)
+		rc = check_cursor(w, si, "after subscribing");
+	jsStreamInfo_Destroy(si);
+	return rc;
+}
+
+int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
+{
+	watch_state w;
+	memset(&w, 0, sizeof(w));
+	w.st = store;
+	w.tx = tx;
+	w.prefix = opts->prefix != NULL ? opts->prefix : "";
+	w.plen = strlen(w.prefix);
+	w.markers = (opts->flags & SLIP_WATCH_MARKERS) != 0;
+	int rc = slip__nats_use(w.st->c, "watch", &w.nc, &w.js);
+	if (rc == SLIP_OK)
+		rc = prepare(&w, opts);
+	if (rc == SLIP_OK)
+		rc = subscribe(&w);
+	if (rc == SLIP_OK && w.has_cursor)
+		rc = recheck(&w);
+	bool empty = false;
+	if (rc == SLIP_OK)
+		rc = initially_empty(&w, &empty);
+	if (rc == SLIP_OK && empty)
+		rc = caught_up(&w);
+	if (rc == SLIP_OK)
+		rc = run(&w);
+	if (rc == SLIP_ECLOSED)
+		rc = SLIP_OK; /* the receiver closed: a normal end */
+	if (w.sub != NULL) {
+		slip__nats_watch_unregister(w.st->c, &w.reg);
+		/* Deletes the server-side consumer (best effort once closed).
+		 */
+		natsSubscription_Unsubscribe(w.sub);
+		natsSubscription_Destroy(w.sub);
+	}
+	return rc;
+}
