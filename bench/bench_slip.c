@@ -1,0 +1,611 @@
+/*
+ * bench/bench_slip.c — slip-bench: the Slipstream side of every benchmark,
+ * doing the same work as slip-bench-raw and bench/js so scripts/bench.sh can
+ * put the figures side by side.
+ *
+ *   put URL BUCKET N [PFX]         N sequential slip_writer_put, ops/s
+ *   get URL BUCKET N [PFX]         N sequential slip_reader_get, ops/s
+ *   scan URL BUCKET                slip_reader_scan_each (entries freed
+ *                                  as they come, like the raw loop), s
+ *   scanlist URL BUCKET            slip_reader_scan into a list, s
+ *   keys URL BUCKET                slip_reader_keys into a list, s
+ *   watch URL BUCKET N             slip_watch_all into a channel, N
+ *                                  entries received, s
+ *   applied URL BUCKET [SNAP]      slip_watch_applied (apply does nothing)
+ *                                  until the cursor reaches the bucket's
+ *                                  last sequence; with SNAP a snapshot
+ *                                  writer on that fresh file, s
+ *   resume URL BUCKET SNAP         start → caught up from an existing
+ *                                  snapshot (writer open, connect, watch
+ *                                  the delta), s
+ *   snapload SNAP [METRIC]         slip_snapshot_load, s
+ *   snapgen SNAP N                 write N records + one checkpoint
+ *   rss URL BUCKET SNAP            mirror the bucket with watch_applied +
+ *                                  snapshot writer; peak RSS (VmHWM)
+ *   chan N                         N entries through a channel between
+ *                                  two threads, s (for callgrind)
+ *
+ * Prints "R slip.<what> <value>" lines; details go to stderr.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slipstream.h>
+
+#include "bench_util.h"
+
+typedef struct slip_ctx {
+	slip_conn *conn;
+	slip_store *store;
+} slip_ctx;
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "bench slip: %s: %s (%s)\n", what, slip_err_name(rc),
+	        slip_last_error());
+	return 1;
+}
+
+static void ctx_close(slip_ctx *c)
+{
+	slip_store_free(c->store);
+	slip_conn_free(c->conn);
+	memset(c, 0, sizeof(*c));
+}
+
+static int ctx_open(slip_ctx *c, const char *url, const char *bucket)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = slip_connect(&c->conn, url);
+	if (rc == SLIP_OK)
+		rc = slip_store_open(&c->store, c->conn, bucket);
+	if (rc != SLIP_OK) {
+		ctx_close(c);
+		return fail(bucket, rc);
+	}
+	return 0;
+}
+
+static int cmd_put(const char *url, const char *bucket, long n,
+                   const char *prefix)
+{
+	slip_ctx c;
+	uint8_t val[100];
+	char key[256];
+	double t0;
+
+	if (ctx_open(&c, url, bucket) != 0)
+		return 1;
+	t0 = bench_now();
+	for (long i = 0; i < n; i++) {
+		int rc;
+
+		bench_key(key, sizeof(key), prefix, i);
+		bench_value(val, sizeof(val), (uint64_t)i + 7);
+		rc = slip_writer_put(slip_store_writer(c.store), key, val,
+		                     sizeof(val), NULL);
+		if (rc != SLIP_OK) {
+			ctx_close(&c);
+			return fail("put", rc);
+		}
+	}
+	bench_result("slip.put_ops", (double)n / (bench_now() - t0));
+	ctx_close(&c);
+	return 0;
+}
+
+static int cmd_get(const char *url, const char *bucket, long n,
+                   const char *prefix)
+{
+	slip_ctx c;
+	char key[256];
+	double t0;
+
+	if (ctx_open(&c, url, bucket) != 0)
+		return 1;
+	t0 = bench_now();
+	for (long i = 0; i < n; i++) {
+		slip_entry *e = NULL;
+		int rc;
+
+		bench_key(key, sizeof(key), prefix, i);
+		rc = slip_reader_get(slip_store_reader(c.store), key, &e);
+		if (rc != SLIP_OK || e == NULL) {
+			ctx_close(&c);
+			return fail("get", rc != SLIP_OK ? rc : SLIP_ENOTFOUND);
+		}
+		slip_entry_free(e);
+	}
+	bench_result("slip.get_ops", (double)n / (bench_now() - t0));
+	ctx_close(&c);
+	return 0;
+}
+
+static int count_and_free(void *payload, slip_entry *e)
+{
+	(*(long *)payload)++;
+	slip_entry_free(e);
+	return 0;
+}
+
+static int cmd_scan(const char *url, const char *bucket, const char *mode)
+{
+	slip_ctx c;
+	slip_entry_list list = {0, NULL};
+	slip_key_list keys = {0, NULL};
+	slip_reader *r;
+	long count = 0;
+	double t0, dt;
+	int rc;
+
+	if (ctx_open(&c, url, bucket) != 0)
+		return 1;
+	r = slip_store_reader(c.store);
+	t0 = bench_now();
+	if (strcmp(mode, "scan") == 0) {
+		rc = slip_reader_scan_each(r, "", false, count_and_free,
+		                           &count);
+	} else if (strcmp(mode, "scanlist") == 0) {
+		rc = slip_reader_scan(r, "", &list);
+		count = (long)list.count;
+	} else if (strcmp(mode, "keyseach") == 0) {
+		rc = slip_reader_scan_each(r, "", true, count_and_free, &count);
+	} else {
+		rc = slip_reader_keys(r, "", &keys);
+		count = (long)keys.count;
+	}
+	dt = bench_now() - t0;
+	slip_entry_list_free(&list);
+	slip_key_list_free(&keys);
+	ctx_close(&c);
+	if (rc != SLIP_OK)
+		return fail(mode, rc);
+	fprintf(stderr, "bench slip: %s: %ld entries\n", mode, count);
+	if (strcmp(mode, "scan") == 0)
+		bench_result("slip.scan_s", dt);
+	else if (strcmp(mode, "scanlist") == 0)
+		bench_result("slip.scanlist_s", dt);
+	else if (strcmp(mode, "keyseach") == 0)
+		bench_result("slip.keyseach_s", dt);
+	else
+		bench_result("slip.keys_s", dt);
+	return 0;
+}
+
+/* ------------------------------------------------------------- watching */
+
+typedef struct watch_thread {
+	slip_watcher *w;
+	slip_chan *ch;
+	int rc;
+} watch_thread;
+
+static void *watch_main(void *arg)
+{
+	watch_thread *t = arg;
+
+	t->rc = slip_watch_all(t->w, t->ch);
+	return NULL;
+}
+
+static int cmd_watch(const char *url, const char *bucket, long n)
+{
+	slip_ctx c;
+	watch_thread t = {NULL, NULL, 0};
+	pthread_t th;
+	long count = 0;
+	double t0;
+	int rc;
+
+	if (ctx_open(&c, url, bucket) != 0)
+		return 1;
+	rc = slip_chan_new(&t.ch, 1024);
+	if (rc != SLIP_OK) {
+		ctx_close(&c);
+		return fail("chan", rc);
+	}
+	t.w = slip_store_watcher(c.store);
+	t0 = bench_now();
+	pthread_create(&th, NULL, watch_main, &t);
+	while (count < n) {
+		slip_entry *e = NULL;
+
+		rc = slip_chan_recv(t.ch, &e, 10000);
+		if (rc != SLIP_OK)
+			break;
+		slip_entry_free(e);
+		count++;
+	}
+	if (rc == SLIP_OK)
+		bench_result("slip.watch_s", bench_now() - t0);
+	slip_chan_close_recv(t.ch);
+	pthread_join(th, NULL);
+	slip_chan_free(t.ch);
+	ctx_close(&c);
+	if (rc != SLIP_OK)
+		return fail("watch recv", rc);
+	if (t.rc != SLIP_OK)
+		return fail("watch", t.rc);
+	return 0;
+}
+
+/* State of one slip_watch_applied run: stop once `target` is applied. */
+typedef struct applied_run {
+	slip_shutdown *stop;
+	uint64_t target; /* the bucket's last sequence when we started */
+	long applied;    /* updates handed to apply() */
+	double t_done;   /* when the target was reached */
+	bool caught_up;
+} applied_run;
+
+static int apply_nothing(void *payload, void *const *items, size_t count)
+{
+	applied_run *run = payload;
+
+	(void)items;
+	run->applied += (long)count;
+	return 0;
+}
+
+static void on_applied(void *payload, const slip_cursor *cursor)
+{
+	applied_run *run = payload;
+	uint64_t seq = 0;
+
+	if (slip_cursor_seq(cursor, &seq) == SLIP_OK && seq >= run->target &&
+	    run->t_done == 0) {
+		run->t_done = bench_now();
+		slip_shutdown_trigger(run->stop);
+	}
+}
+
+static void on_caught_up(void *payload, const slip_cursor *cursor)
+{
+	applied_run *run = payload;
+
+	run->caught_up = true;
+	on_applied(payload, cursor);
+}
+
+/*
+ * Runs watch_applied on @p c until the bucket's last sequence (as of now)
+ * is applied. *secs gets the time from @p t0 to that moment.
+ */
+static int run_applied(slip_ctx *c, slip_snapshot_writer *snap, double t0,
+                       double *secs, long *applied)
+{
+	slip_applied_options o = SLIP_APPLIED_OPTIONS_INIT;
+	applied_run run;
+	slip_store_info info;
+	slip_cursor final = slip_cursor_none();
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	rc = slip_store_get_info(c->store, &info);
+	if (rc == SLIP_OK)
+		rc = slip_shutdown_new(&run.stop);
+	if (rc != SLIP_OK)
+		return fail("store info", rc);
+	run.target = info.last_seq;
+	o.watcher = slip_store_watcher(c->store);
+	o.snapshot = snap;
+	o.apply = apply_nothing;
+	o.on_applied = on_applied;
+	o.on_caught_up = on_caught_up;
+	o.payload = &run;
+	o.shutdown = run.stop;
+	rc = slip_watch_applied(&o, &final);
+	slip_shutdown_free(run.stop);
+	if (rc != SLIP_OK)
+		return fail("watch_applied", rc);
+	if (run.t_done == 0) {
+		fprintf(stderr,
+		        "bench slip: watch_applied ended before "
+		        "reaching sequence %llu\n",
+		        (unsigned long long)run.target);
+		return 1;
+	}
+	*secs = run.t_done - t0;
+	*applied = run.applied;
+	return 0;
+}
+
+static int cmd_applied(const char *url, const char *bucket, const char *snap)
+{
+	slip_ctx c;
+	slip_snapshot_writer *w = NULL;
+	double secs = 0;
+	long applied = 0;
+	int rc = 1;
+
+	if (snap != NULL) {
+		unlink(snap);
+		rc = slip_snapshot_writer_open(&w, snap, 0);
+		if (rc != SLIP_OK)
+			return fail("snapshot open", rc);
+		rc = 1;
+	}
+	if (ctx_open(&c, url, bucket) != 0)
+		goto done;
+	rc = run_applied(&c, w, bench_now(), &secs, &applied);
+	ctx_close(&c);
+	if (rc == 0) {
+		fprintf(stderr, "bench slip: applied %ld updates\n", applied);
+		bench_result(snap ? "slip.applied_snap_s" : "slip.applied_s",
+		             secs);
+	}
+done:
+	slip_snapshot_writer_free(w);
+	return rc;
+}
+
+/*
+ * The service restart: everything from opening the snapshot to having the
+ * delta applied, connecting included (a real service does all of it).
+ */
+static int cmd_resume(const char *url, const char *bucket, const char *snap,
+                      const char *metric)
+{
+	slip_ctx c;
+	slip_snapshot_writer *w = NULL;
+	double t0 = bench_now(), t_open, secs = 0;
+	long applied = 0;
+	int rc;
+
+	if (snap != NULL) {
+		rc = slip_snapshot_writer_open(&w, snap, 0);
+		if (rc != SLIP_OK)
+			return fail("snapshot open", rc);
+	}
+	t_open = bench_now() - t0;
+	if (ctx_open(&c, url, bucket) != 0) {
+		slip_snapshot_writer_free(w);
+		return 1;
+	}
+	rc = run_applied(&c, w, t0, &secs, &applied);
+	ctx_close(&c);
+	if (rc == 0) {
+		fprintf(stderr,
+		        "bench slip: %s: %ld updates applied, snapshot "
+		        "open %.4f s of %.4f s\n",
+		        metric, applied, t_open, secs);
+		bench_result(metric, secs);
+		if (snap != NULL)
+			bench_result("slip.resume_applied", (double)applied);
+	}
+	slip_snapshot_writer_free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------- snapshot */
+
+static int cmd_snapload(const char *path, const char *metric)
+{
+	slip_snapshot *s = NULL;
+	double t0 = bench_now(), dt;
+	int rc = slip_snapshot_load(&s, path);
+
+	dt = bench_now() - t0;
+	if (rc != SLIP_OK)
+		return fail("snapshot load", rc);
+	if (s == NULL) {
+		fprintf(stderr, "bench slip: %s: no snapshot\n", path);
+		return 1;
+	}
+	fprintf(stderr, "bench slip: loaded %zu live entries (%llu records)\n",
+	        s->count, (unsigned long long)s->records);
+	bench_result(metric, dt);
+	if (strcmp(metric, "slip.snapload_1m_s") == 0)
+		bench_result("slip.snapload_rps", (double)s->records / dt);
+	slip_snapshot_free(s);
+	return 0;
+}
+
+static int cmd_snapgen(const char *path, long n)
+{
+	slip_snapshot_writer *w = NULL;
+	slip_entry *e = NULL;
+	uint8_t val[100];
+	char key[64];
+	slip_cursor cur;
+	double t0;
+	int rc;
+
+	unlink(path);
+	rc = slip_snapshot_writer_open(&w, path, 0);
+	t0 = bench_now();
+	for (long i = 0; rc == SLIP_OK && i < n; i++) {
+		slip_version v = slip_version_from_u64((uint64_t)i + 1);
+
+		bench_key(key, sizeof(key), "k", i);
+		bench_value(val, sizeof(val), (uint64_t)i);
+		rc = slip_entry_new(&e, key, val, sizeof(val), &v, SLIP_OP_PUT);
+		if (rc == SLIP_OK)
+			rc = slip_snapshot_writer_write(w, e);
+		slip_entry_free(e);
+		e = NULL;
+	}
+	if (rc == SLIP_OK) {
+		char text[40];
+
+		snprintf(text, sizeof(text), "%016llx", (unsigned long long)n);
+		rc = slip_cursor_from_string(&cur, text);
+	}
+	if (rc == SLIP_OK)
+		rc = slip_snapshot_writer_checkpoint(w, &cur, NULL);
+	slip_snapshot_writer_free(w);
+	if (rc != SLIP_OK)
+		return fail("snapgen", rc);
+	bench_result("slip.snapwrite_rps", (double)n / (bench_now() - t0));
+	return 0;
+}
+
+/* --------------------------------------------------------------- memory */
+
+static int cmd_rss(const char *url, const char *bucket, const char *snap)
+{
+	slip_ctx c;
+	slip_snapshot_writer *w = NULL;
+	slip_store_info info;
+	uint64_t base = bench_cur_rss(), raw_bytes;
+	double secs = 0;
+	long applied = 0;
+	int rc;
+
+	unlink(snap);
+	rc = slip_snapshot_writer_open(&w, snap, 0);
+	if (rc != SLIP_OK)
+		return fail("snapshot open", rc);
+	if (ctx_open(&c, url, bucket) != 0) {
+		slip_snapshot_writer_free(w);
+		return 1;
+	}
+	rc = slip_store_get_info(c.store, &info);
+	if (rc == SLIP_OK)
+		rc = run_applied(&c, w, bench_now(), &secs, &applied);
+	else
+		rc = fail("store info", rc);
+	if (rc == 0) {
+		/* Keys are "k.<i>": sum their lengths exactly. */
+		raw_bytes = 0;
+		for (long i = 0; i < (long)slip_snapshot_writer_count(w); i++) {
+			char key[64];
+
+			bench_key(key, sizeof(key), "k", i);
+			raw_bytes += strlen(key) + 100;
+		}
+		fprintf(stderr,
+		        "bench slip: mirrored %zu keys in %.2f s; RSS "
+		        "before %.1f MiB, peak %.1f MiB\n",
+		        slip_snapshot_writer_count(w), secs,
+		        (double)base / 1048576.0,
+		        (double)bench_peak_rss() / 1048576.0);
+		bench_result("slip.rss_peak_mib",
+		             (double)bench_peak_rss() / 1048576.0);
+		bench_result("slip.rss_raw_mib", (double)raw_bytes / 1048576.0);
+		bench_result("slip.rss_ratio",
+		             (double)bench_peak_rss() / (double)raw_bytes);
+		bench_result("slip.mirror_1m_s", secs);
+	}
+	ctx_close(&c);
+	slip_snapshot_writer_free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------- channel */
+
+typedef struct chan_feed {
+	slip_chan *ch;
+	long n;
+} chan_feed;
+
+static void *chan_sender(void *arg)
+{
+	chan_feed *f = arg;
+	slip_version v = slip_version_from_u64(1);
+
+	for (long i = 0; i < f->n; i++) {
+		slip_entry *e = NULL;
+
+		if (slip_entry_new(&e, "k.1", "v", 1, &v, SLIP_OP_PUT) != 0)
+			break;
+		if (slip_chan_send(f->ch, e) != SLIP_OK) {
+			slip_entry_free(e);
+			break;
+		}
+	}
+	slip_chan_close_send(f->ch);
+	return NULL;
+}
+
+static int cmd_chan(long n)
+{
+	chan_feed f = {NULL, n};
+	pthread_t th;
+	slip_entry *e = NULL;
+	long got = 0;
+	double t0;
+	int rc = slip_chan_new(&f.ch, 1024);
+
+	if (rc != SLIP_OK)
+		return fail("chan", rc);
+	t0 = bench_now();
+	pthread_create(&th, NULL, chan_sender, &f);
+	while (slip_chan_recv(f.ch, &e, -1) == SLIP_OK) {
+		slip_entry_free(e);
+		got++;
+	}
+	pthread_join(th, NULL);
+	slip_chan_free(f.ch);
+	if (got != n) {
+		fprintf(stderr, "bench slip: chan: %ld of %ld\n", got, n);
+		return 1;
+	}
+	bench_result("slip.chan_ops", (double)n / (bench_now() - t0));
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: slip-bench put|get URL BUCKET N [PFX] | "
+	                "scan|scanlist|keys|keyseach URL BUCKET | watch URL "
+	                "BUCKET N | applied URL BUCKET [SNAP] | resume URL "
+	                "BUCKET SNAP | replay URL BUCKET | snapload SNAP "
+	                "[METRIC] | snapgen SNAP N | rss URL BUCKET SNAP | "
+	                "chan N\n");
+	return 2;
+}
+
+static int run_net(int argc, char **argv)
+{
+	const char *cmd = argv[1];
+	const char *url = bench_arg_str(argc, argv, 2, NULL);
+	const char *bucket = bench_arg_str(argc, argv, 3, NULL);
+
+	if (url == NULL || bucket == NULL)
+		return usage();
+	if (strcmp(cmd, "put") == 0)
+		return cmd_put(url, bucket, bench_arg_long(argc, argv, 4, 1000),
+		               bench_arg_str(argc, argv, 5, "p"));
+	if (strcmp(cmd, "get") == 0)
+		return cmd_get(url, bucket, bench_arg_long(argc, argv, 4, 1000),
+		               bench_arg_str(argc, argv, 5, "p"));
+	if (strcmp(cmd, "scan") == 0 || strcmp(cmd, "scanlist") == 0 ||
+	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "keyseach") == 0)
+		return cmd_scan(url, bucket, cmd);
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(url, bucket,
+		                 bench_arg_long(argc, argv, 4, 1000));
+	if (strcmp(cmd, "applied") == 0)
+		return cmd_applied(url, bucket,
+		                   bench_arg_str(argc, argv, 4, NULL));
+	if (strcmp(cmd, "resume") == 0 && argc > 4)
+		return cmd_resume(url, bucket, argv[4], "slip.resume_s");
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_resume(url, bucket, NULL, "slip.replay_s");
+	if (strcmp(cmd, "rss") == 0 && argc > 4)
+		return cmd_rss(url, bucket, argv[4]);
+	return usage();
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = bench_arg_str(argc, argv, 1, "");
+
+	if (strcmp(cmd, "snapload") == 0 && argc > 2)
+		return cmd_snapload(argv[2], bench_arg_str(argc, argv, 3,
+		                                           "slip.snapload_s"));
+	if (strcmp(cmd, "snapgen") == 0 && argc > 2)
+		return cmd_snapgen(argv[2],
+		                   bench_arg_long(argc, argv, 3, 1000000));
+	if (strcmp(cmd, "chan") == 0)
+		return cmd_chan(bench_arg_long(argc, argv, 2, 1000000));
+	if (argc < 2)
+		return usage();
+	return run_net(argc, argv);
+}
