@@ -1,0 +1,791 @@
+/*
+ * tests/applied/test_applied.c — watch_applied behaviour, run unchanged
+ * against the memory backend (`test_applied mem`) and a real nats-server
+ * (`test_applied nats`, started here through natsd.h).
+ *
+ * Each case runs the loop on a thread (a "consumer") that applies into a
+ * local map, and checks what the issue asks: apply → checkpoint →
+ * on_applied order (observing the snapshot file from inside the
+ * callbacks), a cursor that never moves backwards, dropped updates that
+ * still advance the cursor, a restart that receives exactly the delta,
+ * resync after CursorExpired and after the bucket was recreated, apply and
+ * checkpoint failures, shutdown promptness and resubscribe after a server
+ * restart.
+ */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "fx.h"
+#include "natsd.h"
+#include "test.h"
+
+static const char *g_url;    /* mem://… or the nats-server's URL */
+static slip_natsd *g_natsd;  /* NATS runs only */
+static int g_bucket_counter; /* fresh bucket per case */
+
+/* ------------------------------------------------------------ consumer */
+
+typedef struct consumer consumer;
+struct consumer {
+	slip_applied_options o;
+	slip_shutdown *sd;
+	slip_snapshot_writer *snap;
+	char snap_path[512];
+	pthread_t tid;
+	bool running;
+	int rc;
+	slip_cursor final;
+
+	pthread_mutex_t mu;
+	fx_map state;
+	slip_cursor last_applied; /* what on_applied reported last */
+	uint64_t batches, zero_batches, updates, synthetic, caught_up;
+	uint64_t on_applied_calls, resyncs;
+	int order_errors, backwards;
+	uint64_t last_rev_seen; /* revisions must arrive increasing */
+	int rev_order_errors;
+	bool expect_synthetic;        /* a resync with stale keys is due */
+	int applied_before_synthetic; /* on_applied while it was still due */
+
+	/* knobs */
+	const char *drop_prefix; /* parse drops these keys */
+	int fail_apply;          /* non-zero: apply returns it */
+	bool check_order;        /* read the snapshot file in callbacks */
+};
+
+static int c_parse(void *payload, const slip_entry *e, void **item)
+{
+	consumer *c = payload;
+	*item = (void *)e;
+	if (c->drop_prefix != NULL &&
+	    strncmp(e->key, c->drop_prefix, strlen(c->drop_prefix)) == 0)
+		*item = NULL;
+	return 0;
+}
+
+static slip_cursor file_cursor(consumer *c)
+{
+	slip_snapshot *s = NULL;
+	slip_cursor cur = slip_cursor_none();
+	if (slip_snapshot_load(&s, c->snap_path) == SLIP_OK && s != NULL)
+		cur = s->cursor;
+	slip_snapshot_free(s);
+	return cur;
+}
+
+static bool cursor_eq(const slip_cursor *a, const slip_cursor *b)
+{
+	return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+static int c_apply(void *payload, void *const *items, size_t count)
+{
+	consumer *c = payload;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->fail_apply) {
+		rc = c->fail_apply;
+		goto done;
+	}
+	/* Nothing of this batch may be committed yet. */
+	if (c->check_order && c->snap != NULL) {
+		slip_cursor fc = file_cursor(c);
+		if (!cursor_eq(&fc, &c->last_applied))
+			c->order_errors++;
+	}
+	c->batches++;
+	c->zero_batches += count == 0;
+	for (size_t i = 0; i < count; i++) {
+		const slip_entry *e = items[i];
+		uint64_t rev = 0;
+		if (e->flags & SLIP_ENTRY_SYNTHETIC) {
+			c->synthetic++;
+			c->expect_synthetic = false;
+		} else if (slip_version_to_u64(&e->version, &rev) == SLIP_OK) {
+			if (rev <= c->last_rev_seen && c->resyncs == 0)
+				c->rev_order_errors++;
+			c->last_rev_seen = rev;
+		}
+		c->updates++;
+		fx_map_apply(&c->state, e);
+	}
+done:
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+static void c_on_applied(void *payload, const slip_cursor *cursor)
+{
+	consumer *c = payload;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->check_order && c->snap != NULL) {
+		slip_cursor fc = file_cursor(c);
+		if (!cursor_eq(&fc, cursor))
+			c->order_errors++;
+	}
+	if (!slip_cursor_is_none(&c->last_applied) &&
+	    fx_cursor_seq(cursor) < fx_cursor_seq(&c->last_applied) &&
+	    c->resyncs == 0)
+		c->backwards++;
+	if (c->expect_synthetic)
+		c->applied_before_synthetic++;
+	c->last_applied = *cursor;
+	c->on_applied_calls++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void c_on_caught_up(void *payload, const slip_cursor *cursor)
+{
+	consumer *c = payload;
+	(void)cursor;
+	pthread_mutex_lock(&c->mu);
+	c->caught_up++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int c_on_resync(void *payload)
+{
+	consumer *c = payload;
+	pthread_mutex_lock(&c->mu);
+	c->resyncs++;
+	fx_map_clear(&c->state);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static void *c_main(void *arg)
+{
+	consumer *c = arg;
+	c->rc = slip_watch_applied(&c->o, &c->final);
+	return NULL;
+}
+
+/*
+ * Sets up a consumer over @p f. With @p snap_path the consumer uses a
+ * snapshot there and starts from its committed state (as a service that
+ * trusts its snapshot does).
+ */
+static int c_init(consumer *c, fx *f, const char *snap_path)
+{
+	slip_applied_options init = SLIP_APPLIED_OPTIONS_INIT;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+	c->o = init;
+	c->o.watcher = f->watcher;
+	c->o.parse = c_parse;
+	c->o.apply = c_apply;
+	c->o.on_applied = c_on_applied;
+	c->o.on_caught_up = c_on_caught_up;
+	c->o.on_resync = c_on_resync;
+	c->o.payload = c;
+	rc = slip_shutdown_new(&c->sd);
+	if (rc != SLIP_OK)
+		return rc;
+	c->o.shutdown = c->sd;
+	if (snap_path != NULL) {
+		snprintf(c->snap_path, sizeof(c->snap_path), "%s", snap_path);
+		rc = fx_map_from_snapshot(&c->state, snap_path,
+		                          &c->last_applied);
+		if (rc == SLIP_OK)
+			rc = slip_snapshot_writer_open(&c->snap, snap_path, 0);
+		c->o.snapshot = c->snap;
+	}
+	return rc;
+}
+
+static int c_start(consumer *c)
+{
+	if (pthread_create(&c->tid, NULL, c_main, c) != 0)
+		return SLIP_ENOMEM;
+	c->running = true;
+	return SLIP_OK;
+}
+
+/* Joins a loop that ends by itself (an error); false on timeout. */
+static bool c_join_within(consumer *c, int ms)
+{
+	int64_t end = fx_now_ms() + ms;
+	while (fx_now_ms() < end) {
+		if (pthread_tryjoin_np(c->tid, NULL) == 0) {
+			c->running = false;
+			return true;
+		}
+		fx_sleep_ms(5);
+	}
+	return false;
+}
+
+static void c_stop(consumer *c)
+{
+	if (c->running) {
+		slip_shutdown_trigger(c->sd);
+		pthread_join(c->tid, NULL);
+		c->running = false;
+	}
+}
+
+static void c_free(consumer *c)
+{
+	c_stop(c);
+	slip_snapshot_writer_free(c->snap);
+	slip_shutdown_free(c->sd);
+	fx_map_clear(&c->state);
+	pthread_mutex_destroy(&c->mu);
+}
+
+/* Waits until on_applied reported a cursor at or past @p seq. */
+static bool c_wait_seq(consumer *c, uint64_t seq, int ms)
+{
+	int64_t end = fx_now_ms() + ms;
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		bool ok = fx_cursor_seq(&c->last_applied) >= seq;
+		pthread_mutex_unlock(&c->mu);
+		if (ok)
+			return true;
+		if (fx_now_ms() >= end)
+			return false;
+		fx_sleep_ms(2);
+	}
+}
+
+static bool c_wait_caught_up(consumer *c, uint64_t n, int ms)
+{
+	int64_t end = fx_now_ms() + ms;
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		bool ok = c->caught_up >= n;
+		pthread_mutex_unlock(&c->mu);
+		if (ok)
+			return true;
+		if (fx_now_ms() >= end)
+			return false;
+		fx_sleep_ms(2);
+	}
+}
+
+/* -------------------------------------------------------------- setup */
+
+static bool open_fx(fx *f, const char *what)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "applied_%s_%d", what, ++g_bucket_counter);
+	int rc = fx_open(f, g_url, name);
+	if (rc != SLIP_OK) {
+		slip_test_fail(__FILE__, __LINE__, "fx_open %s: %s (%s)", g_url,
+		               slip_err_name(rc), slip_last_error());
+		return false;
+	}
+	return true;
+}
+
+static int put(fx *f, const char *key, const char *value, uint64_t *rev)
+{
+	slip_version v;
+	int rc = slip_writer_put(f->w, key, value, strlen(value), &v);
+	if (rc == SLIP_OK && rev != NULL)
+		slip_version_to_u64(&v, rev);
+	return rc;
+}
+
+static const char *snap_file(char *buf, size_t n, const char *dir)
+{
+	snprintf(buf, n, "%s/state.snap", dir);
+	return buf;
+}
+
+/* -------------------------------------------------------------- cases */
+
+/* apply → checkpoint → on_applied, observed from the snapshot file; the
+ * cursor never moves backwards; final state equals the server's. */
+static void t_order(void)
+{
+	fx f;
+	consumer c;
+	char dir[256], path[300], key[32], val[32];
+	uint64_t rev = 0;
+
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE(open_fx(&f, "order"));
+	REQUIRE_OK(c_init(&c, &f, snap_file(path, sizeof(path), dir)));
+	c.check_order = true;
+	c.o.batch_max = 7;
+	REQUIRE_OK(c_start(&c));
+	for (int i = 0; i < 150; i++) {
+		snprintf(key, sizeof(key), "k.%d", i % 40);
+		snprintf(val, sizeof(val), "v%d", i);
+		if (i % 17 == 16)
+			CHECK_OK(slip_writer_delete(f.w, key));
+		else
+			CHECK_OK(put(&f, key, val, &rev));
+	}
+	rev = fx_last_seq(&f);
+	CHECK(c_wait_seq(&c, rev, 20000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.order_errors == 0);
+	CHECK(c.backwards == 0);
+	CHECK(c.rev_order_errors == 0);
+	CHECK(c.batches > 1);
+	CHECK(cursor_eq(&c.final, &c.last_applied));
+	CHECK(fx_cursor_seq(&c.final) == rev);
+	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	fx_map snapmap = {0};
+	slip_cursor sc;
+	CHECK_OK(fx_map_from_snapshot(&snapmap, path, &sc));
+	CHECK(cursor_eq(&sc, &c.final));
+	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
+	fx_map_clear(&snapmap);
+	c_free(&c);
+	fx_close(&f);
+	fx_rmdir(dir);
+}
+
+/* Updates parse drops still advance the cursor; apply may see count 0. */
+static void t_parse_drop(void)
+{
+	fx f;
+	consumer c;
+	char key[32];
+	uint64_t rev = 0;
+
+	REQUIRE(open_fx(&f, "drop"));
+	REQUIRE_OK(c_init(&c, &f, NULL));
+	c.drop_prefix = "drop.";
+	REQUIRE_OK(c_start(&c));
+	CHECK_OK(put(&f, "keep.a", "1", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	for (int i = 0; i < 30; i++) {
+		snprintf(key, sizeof(key), "drop.%d", i);
+		CHECK_OK(put(&f, key, "x", &rev));
+	}
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(fx_cursor_seq(&c.final) == rev);
+	CHECK(c.zero_batches >= 1);
+	CHECK(c.state.count == 1);
+	CHECK(fx_map_get(&c.state, "keep.a") != NULL);
+	c_free(&c);
+	fx_close(&f);
+}
+
+/* A restart from the snapshot receives exactly the updates made since. */
+static void t_restart_delta(void)
+{
+	fx f;
+	consumer c;
+	char dir[256], path[300], key[32];
+	uint64_t rev = 0;
+
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	snap_file(path, sizeof(path), dir);
+	REQUIRE(open_fx(&f, "delta"));
+	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_start(&c));
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "k.%d", i);
+		CHECK_OK(put(&f, key, "a", &rev));
+	}
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	c_free(&c);
+
+	/* The delta: 10 overwrites, 5 new keys, 2 deletes = 17 updates. */
+	for (int i = 0; i < 15; i++) {
+		snprintf(key, sizeof(key), "k.%d", i * 4);
+		CHECK_OK(put(&f, key, "b", &rev));
+	}
+	CHECK_OK(slip_writer_delete(f.w, "k.1"));
+	CHECK_OK(slip_writer_delete(f.w, "k.3"));
+	rev = fx_last_seq(&f);
+
+	REQUIRE_OK(c_init(&c, &f, path));
+	uint64_t start = fx_cursor_seq(&c.last_applied);
+	CHECK(start == rev - 17);
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	CHECK(c_wait_caught_up(&c, 1, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.updates == 17);
+	CHECK(c.synthetic == 0);
+	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	c_free(&c);
+	fx_close(&f);
+	fx_rmdir(dir);
+}
+
+/*
+ * The cursor expires while a key was deleted (and its tombstone discarded)
+ * during the gap: the resync applies a synthetic Delete for it before any
+ * cursor is reported, and ends equal to the server.
+ */
+static void t_expired_deleted_key(void)
+{
+	fx f;
+	consumer c;
+	char dir[256], path[300], key[32];
+	uint64_t rev = 0, tomb = 0;
+
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	snap_file(path, sizeof(path), dir);
+	REQUIRE(open_fx(&f, "expired"));
+	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_start(&c));
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "a.%d", i);
+		CHECK_OK(put(&f, key, "old", &rev));
+	}
+	CHECK_OK(put(&f, "gone", "soon", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	c_free(&c);
+
+	/* The gap: delete "gone", rewrite the rest, then lose the tombstone
+	 * and everything before it. */
+	CHECK_OK(slip_writer_delete(f.w, "gone"));
+	tomb = fx_last_seq(&f);
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "a.%d", i);
+		CHECK_OK(put(&f, key, "new", &rev));
+	}
+	CHECK_OK(put(&f, "fresh", "1", &rev));
+	REQUIRE_OK(fx_expire(&f, tomb + 1));
+
+	REQUIRE_OK(c_init(&c, &f, path));
+	CHECK(fx_map_get(&c.state, "gone") != NULL);
+	c.expect_synthetic = true;
+	c.check_order = true;
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_caught_up(&c, 1, 10000));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.synthetic == 1);
+	CHECK(c.applied_before_synthetic == 0);
+	CHECK(c.order_errors == 0);
+	CHECK(fx_map_get(&c.state, "gone") == NULL);
+	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	fx_map snapmap = {0};
+	CHECK_OK(fx_map_from_snapshot(&snapmap, path, NULL));
+	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
+	fx_map_clear(&snapmap);
+	c_free(&c);
+	fx_close(&f);
+	fx_rmdir(dir);
+}
+
+/* Without a snapshot, on_resync tells the caller to reconcile. */
+static void t_expired_no_snapshot(void)
+{
+	fx f;
+	consumer c;
+	slip_cursor resume;
+	uint64_t rev = 0;
+
+	REQUIRE(open_fx(&f, "resync"));
+	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_start(&c));
+	CHECK_OK(put(&f, "x", "1", &rev));
+	CHECK_OK(put(&f, "y", "1", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	resume = c.final;
+	fx_map keep = c.state; /* the caller's state survives the restart */
+	memset(&c.state, 0, sizeof(c.state));
+	c_free(&c);
+
+	CHECK_OK(slip_writer_delete(f.w, "y"));
+	CHECK_OK(put(&f, "x", "2", &rev));
+	CHECK_OK(put(&f, "z", "1", &rev));
+	REQUIRE_OK(fx_expire(&f, rev - 1));
+
+	REQUIRE_OK(c_init(&c, &f, NULL));
+	c.state = keep;
+	c.o.resume = &resume;
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_caught_up(&c, 1, 10000));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.resyncs == 1);
+	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	c_free(&c);
+	fx_close(&f);
+}
+
+/* A bucket deleted and recreated: local state ends equal to the new one. */
+static void t_recreated_bucket(void)
+{
+	fx f;
+	consumer c;
+	char dir[256], path[300], key[32];
+	uint64_t rev = 0;
+
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	snap_file(path, sizeof(path), dir);
+	REQUIRE(open_fx(&f, "recreate"));
+	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_start(&c));
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "old.%d", i);
+		CHECK_OK(put(&f, key, "o", &rev));
+	}
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	c_free(&c);
+
+	REQUIRE_OK(fx_recreate(&f));
+	CHECK_OK(put(&f, "old.1", "again", &rev));
+	CHECK_OK(put(&f, "new.1", "n", &rev));
+	CHECK_OK(put(&f, "new.2", "n", &rev));
+
+	REQUIRE_OK(c_init(&c, &f, path));
+	c.expect_synthetic = true;
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_caught_up(&c, 1, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.synthetic == 7);
+	CHECK(c.applied_before_synthetic == 0);
+	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	fx_map snapmap = {0};
+	CHECK_OK(fx_map_from_snapshot(&snapmap, path, NULL));
+	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
+	CHECK(snapmap.count == 3);
+	fx_map_clear(&snapmap);
+	c_free(&c);
+	fx_close(&f);
+	fx_rmdir(dir);
+}
+
+/* apply failing stops the loop with its error, cursor not advanced. */
+static void t_apply_failure(void)
+{
+	fx f;
+	consumer c;
+	char dir[256], path[300];
+	uint64_t rev = 0, good = 0;
+
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	snap_file(path, sizeof(path), dir);
+	REQUIRE(open_fx(&f, "applyfail"));
+	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_start(&c));
+	CHECK_OK(put(&f, "a", "1", &good));
+	CHECK(c_wait_seq(&c, good, 10000));
+	pthread_mutex_lock(&c.mu);
+	c.fail_apply = -1000;
+	pthread_mutex_unlock(&c.mu);
+	CHECK_OK(put(&f, "b", "1", &rev));
+	REQUIRE(c_join_within(&c, 10000));
+	CHECK(c.rc == -1000);
+	CHECK(fx_cursor_seq(&c.final) == good);
+	CHECK(fx_cursor_seq(&c.last_applied) == good);
+	slip_cursor fc = file_cursor(&c);
+	CHECK(fx_cursor_seq(&fc) == good);
+	c_free(&c);
+	fx_close(&f);
+	fx_rmdir(dir);
+}
+
+/* fdatasync fails once armed: the checkpoint fails, on_applied is not
+ * called for that cursor and the loop stops with the error. */
+static bool g_fail_sync;
+static int failing_fdatasync(int fd)
+{
+	if (__atomic_load_n(&g_fail_sync, __ATOMIC_SEQ_CST)) {
+		errno = EIO;
+		return -1;
+	}
+	return slip__fileio_system()->fdatasync(fd);
+}
+
+static void t_checkpoint_failure(void)
+{
+	fx f;
+	consumer c;
+	char dir[256], path[300];
+	uint64_t rev = 0, good = 0;
+	slip__fileio io = *slip__fileio_system();
+
+	io.fdatasync = failing_fdatasync;
+	io.fsync = failing_fdatasync;
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	snap_file(path, sizeof(path), dir);
+	REQUIRE(open_fx(&f, "ckptfail"));
+	slip__fileio_set(&io);
+	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_start(&c));
+	CHECK_OK(put(&f, "a", "1", &good));
+	CHECK(c_wait_seq(&c, good, 10000));
+	__atomic_store_n(&g_fail_sync, true, __ATOMIC_SEQ_CST);
+	CHECK_OK(put(&f, "b", "1", &rev));
+	REQUIRE(c_join_within(&c, 10000));
+	__atomic_store_n(&g_fail_sync, false, __ATOMIC_SEQ_CST);
+	CHECK(c.rc == SLIP_EIO);
+	CHECK(fx_cursor_seq(&c.final) == good);
+	CHECK(fx_cursor_seq(&c.last_applied) == good);
+	CHECK(c.on_applied_calls >= 1);
+	slip__fileio_set(NULL);
+	slip_cursor fc = file_cursor(&c);
+	CHECK(fx_cursor_seq(&fc) == good);
+	c_free(&c);
+	fx_close(&f);
+	fx_rmdir(dir);
+}
+
+/* Shutdown returns within about a batch window, with the final cursor. */
+static void t_shutdown_prompt(void)
+{
+	fx f;
+	consumer c;
+	uint64_t rev = 0;
+
+	REQUIRE(open_fx(&f, "shutdown"));
+	REQUIRE_OK(c_init(&c, &f, NULL));
+	c.o.batch_window_ms = 20;
+	REQUIRE_OK(c_start(&c));
+	CHECK_OK(put(&f, "a", "1", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	int64_t t0 = fx_now_ms();
+	slip_shutdown_trigger(c.sd);
+	/* Generous bound: a functional check (no hang), not a speed test. */
+	CHECK(c_join_within(&c, 2000));
+	int64_t took = fx_now_ms() - t0;
+	fprintf(stderr, "  shutdown took %lld ms\n", (long long)took);
+	CHECK_OK(c.rc);
+	CHECK(fx_cursor_seq(&c.final) == rev);
+	c_free(&c);
+	fx_close(&f);
+}
+
+/* Bad options are refused before anything starts. */
+static void t_bad_options(void)
+{
+	slip_applied_options o = SLIP_APPLIED_OPTIONS_INIT;
+	slip_cursor cur;
+	CHECK_RC(slip_watch_applied(NULL, &cur), SLIP_EINVAL);
+	CHECK_RC(slip_watch_applied(&o, &cur), SLIP_EINVAL);
+	CHECK(slip_cursor_is_none(&cur));
+	o.version = 99;
+	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
+}
+
+/* The shutdown handle on its own. */
+static void t_shutdown_handle(void)
+{
+	slip_shutdown *s = NULL;
+	REQUIRE_OK(slip_shutdown_new(&s));
+	CHECK(!slip_shutdown_triggered(s));
+	CHECK(!slip_shutdown_wait(s, 10));
+	slip_shutdown_trigger(s);
+	slip_shutdown_trigger(s);
+	CHECK(slip_shutdown_triggered(s));
+	CHECK(slip_shutdown_wait(s, -1));
+	CHECK(slip_shutdown_wait(s, 0));
+	slip_shutdown_free(s);
+	slip_shutdown_free(NULL);
+}
+
+/*
+ * NATS only: the server restarts (graceful, then SIGKILL) while writes
+ * continue; the loop resubscribes from its applied cursor: revisions arrive
+ * strictly increasing (nothing twice) and the end state equals the server.
+ */
+static void t_resubscribe_restart(void)
+{
+	fx f;
+	consumer c;
+	char key[32], val[32];
+	uint64_t rev = 0;
+
+	if (g_natsd == NULL)
+		return; /* memory backend: no server to restart */
+	REQUIRE(open_fx(&f, "resub"));
+	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_start(&c));
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 40; i++) {
+			snprintf(key, sizeof(key), "r%d.%d", round, i % 10);
+			snprintf(val, sizeof(val), "%d", i);
+			/* Writes during the outage fail; retry until back. */
+			int64_t end = fx_now_ms() + 20000;
+			while (put(&f, key, val, &rev) != SLIP_OK &&
+			       fx_now_ms() < end)
+				fx_sleep_ms(50);
+		}
+		if (round == 0)
+			CHECK(slip_natsd_stop(g_natsd) == 0);
+		else if (round == 1)
+			CHECK(slip_natsd_kill(g_natsd) == 0);
+		if (round < 2) {
+			fx_sleep_ms(200);
+			CHECK(slip_natsd_restart(g_natsd) == 0);
+		}
+	}
+	rev = fx_last_seq(&f);
+	CHECK(rev > 0);
+	CHECK(c_wait_seq(&c, rev, 30000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.rev_order_errors == 0);
+	CHECK(c.backwards == 0);
+	CHECK(c.resyncs == 0);
+	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	c_free(&c);
+	fx_close(&f);
+}
+
+static const slip_test_case cases[] = {
+        SLIP_TEST(t_bad_options),
+        SLIP_TEST(t_shutdown_handle),
+        SLIP_TEST(t_order),
+        SLIP_TEST(t_parse_drop),
+        SLIP_TEST(t_restart_delta),
+        SLIP_TEST(t_expired_deleted_key),
+        SLIP_TEST(t_expired_no_snapshot),
+        SLIP_TEST(t_recreated_bucket),
+        SLIP_TEST(t_apply_failure),
+        SLIP_TEST(t_checkpoint_failure),
+        SLIP_TEST(t_shutdown_prompt),
+        SLIP_TEST(t_resubscribe_restart),
+        {0},
+};
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 2 ||
+	    (strcmp(argv[1], "mem") != 0 && strcmp(argv[1], "nats") != 0)) {
+		fprintf(stderr, "usage: %s mem|nats [case-filter...]\n",
+		        argv[0]);
+		return 2;
+	}
+	if (strcmp(argv[1], "nats") == 0) {
+		if (slip_natsd_start(&g_natsd, NULL) != 0) {
+			fprintf(stderr, "cannot start nats-server\n");
+			printf("0 passed, 1 failed\n");
+			return 1;
+		}
+		g_url = slip_natsd_url(g_natsd);
+	} else {
+		g_url = "mem://applied-test";
+	}
+	argv[1] = argv[0];
+	rc = slip_test_main(argc - 1, argv + 1, cases);
+	slip_natsd_free(g_natsd);
+	return rc;
+}
