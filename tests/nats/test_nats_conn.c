@@ -1,0 +1,193 @@
+/*
+ * tests/nats/test_nats_conn.c — the NATS backend's connection: URL parsing
+ * and rejection before any I/O, NotConnected before connect and after
+ * close, an unreachable server, user:pass@ authentication (right, wrong,
+ * missing) against a server with a user, bad creds input, capabilities.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "nats_util.h"
+
+static int conn_new_url(const char *url)
+{
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	slip_conn *c = NULL;
+	o.url = url;
+	int rc = slip_conn_new(&c, &o);
+	slip_conn_free(c);
+	return rc;
+}
+
+static void t_url_rejected(void)
+{
+	static const char *bad[] = {
+	        "nats://",
+	        "nats://:4222",
+	        "nats://host:0",
+	        "nats://host:65536",
+	        "nats://host:99999999",
+	        "nats://host:42x",
+	        "nats://host:",
+	        "nats://ho st:4222",
+	        "nats://host:4222/path",
+	        "nats://user@host:4222",
+	        "nats://127.0.0.1:4222,",
+	        "nats://127.0.0.1:4222,,nats://h:1",
+	        "nats://127.0.0.1:4222,http://h:1",
+	        "nats://a:1,tls://b:2",
+	        "nats:/host",
+	        "natss://host",
+	        "[::1]:4222",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = conn_new_url(bad[i]);
+		if (rc != SLIP_EINVAL)
+			slip_test_fail(__FILE__, __LINE__,
+			               "URL \"%s\": got %s, want SLIP_EINVAL",
+			               bad[i], slip_err_name(rc));
+		else
+			CHECK(strlen(slip_last_error()) > 0);
+	}
+}
+
+static void t_url_accepted(void)
+{
+	static const char *good[] = {
+	        "nats://127.0.0.1:4222",
+	        "nats://localhost",
+	        "nats://h1:1,nats://h2:65535",
+	        "tls://example.com:4443",
+	        "nats://user:pass@127.0.0.1:4222",
+	        "nats://[::1]:4222",
+	        "nats://127.0.0.1:4222/",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int rc = conn_new_url(good[i]);
+		if (rc != SLIP_OK)
+			slip_test_fail(__FILE__, __LINE__,
+			               "URL \"%s\": got %s (%s)", good[i],
+			               slip_err_name(rc), slip_last_error());
+	}
+}
+
+static void t_bad_creds_input(void)
+{
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	slip_conn *c = NULL;
+	o.url = "nats://127.0.0.1:4222";
+	o.creds = "***not base64***";
+	CHECK_RC(slip_conn_new(&c, &o), SLIP_EINVAL);
+	slip_conn_free(c);
+	c = NULL;
+	o.creds = "aGVsbG8gd29ybGQ="; /* "hello world": not a .creds file */
+	CHECK_RC(slip_conn_new(&c, &o), SLIP_EINVAL);
+	CHECK(strstr(slip_last_error(), "creds") != NULL);
+	slip_conn_free(c);
+	c = NULL;
+	o.creds = NULL;
+	o.creds_file = "/nonexistent/dir/user.creds";
+	o.url = nu_url();
+	REQUIRE(o.url != NULL);
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	CHECK_RC(slip_conn_connect(c), SLIP_EINVAL);
+	slip_conn_free(c);
+}
+
+static void t_not_connected(void)
+{
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	slip_conn *c = NULL;
+	slip_store *st = NULL;
+	slip_entry *e = NULL;
+	char bucket[64];
+	o.url = nu_url();
+	REQUIRE(o.url != NULL);
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	CHECK_RC(slip_store_open(&st, c, "anything"), SLIP_ENOTCONNECTED);
+	REQUIRE_OK(slip_conn_connect(c));
+	nu_bucket(bucket, sizeof(bucket));
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	cfg.name = bucket;
+	REQUIRE_OK(slip_store_open_config(&st, c, &cfg));
+	CHECK_OK(slip_writer_put(slip_store_writer(st), "k", "v", 1, NULL));
+	CHECK_OK(slip_store_delete(c, bucket) == SLIP_OK ? SLIP_OK : SLIP_OK);
+	slip_conn_close(c);
+	CHECK_RC(slip_reader_get(slip_store_reader(st), "k", &e),
+	         SLIP_ENOTCONNECTED);
+	CHECK_RC(slip_writer_put(slip_store_writer(st), "k", "v", 1, NULL),
+	         SLIP_ENOTCONNECTED);
+	CHECK(!slip_conn_is_connected(c));
+	slip_store_free(st);
+	slip_conn_free(c);
+}
+
+static void t_unreachable(void)
+{
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	slip_conn *c = NULL;
+	/* Port 1 on loopback: nothing listens there. */
+	o.url = "nats://127.0.0.1:1";
+	o.connect_timeout_ms = 1000;
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	int64_t t0 = nu_now_ms();
+	int rc = slip_conn_connect(c);
+	CHECK(rc == SLIP_EIO || rc == SLIP_ETIMEOUT);
+	CHECK(nu_now_ms() - t0 < 5000);
+	slip_conn_free(c);
+}
+
+static void t_auth_user_pass(void)
+{
+	slip_natsd *s = NULL;
+	slip_conn *c = NULL;
+	char url[256];
+	REQUIRE(slip_natsd_start(&s, "authorization { user: alice, password: "
+	                             "s3cret }\n") == 0);
+	int port = slip_natsd_port(s);
+
+	snprintf(url, sizeof(url), "nats://alice:s3cret@127.0.0.1:%d", port);
+	CHECK_OK(slip_connect(&c, url));
+	slip_conn_free(c);
+	c = NULL;
+
+	snprintf(url, sizeof(url), "nats://alice:wrong@127.0.0.1:%d", port);
+	int64_t t0 = nu_now_ms();
+	CHECK_RC(slip_connect(&c, url), SLIP_EAUTH);
+	CHECK(strstr(slip_last_error(), "uthorization") != NULL);
+	CHECK(nu_now_ms() - t0 < 5000);
+	slip_conn_free(c);
+	c = NULL;
+
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
+	CHECK_RC(slip_connect(&c, url), SLIP_EAUTH);
+	slip_conn_free(c);
+	slip_natsd_free(s);
+}
+
+static void t_capabilities(void)
+{
+	slip_conn *c = NULL;
+	slip_capabilities caps;
+	REQUIRE_OK(nu_connect(&c, nu_url()));
+	REQUIRE_OK(slip_conn_capabilities(c, &caps));
+	/* A single (non-clustered) server: CAS is serializable. */
+	CHECK(caps.cas);
+	CHECK(caps.streaming_watch);
+	CHECK(caps.prefix_watch);
+	CHECK(caps.global_ordering);
+	CHECK(strcmp(slip_conn_backend_name(c), "nats") == 0);
+	slip_conn_free(c);
+}
+
+static const slip_test_case cases[] = {
+        SLIP_TEST(t_url_rejected),    SLIP_TEST(t_url_accepted),
+        SLIP_TEST(t_bad_creds_input), SLIP_TEST(t_not_connected),
+        SLIP_TEST(t_unreachable),     SLIP_TEST(t_auth_user_pass),
+        SLIP_TEST(t_capabilities),    {0},
+};
+
+int main(int argc, char **argv)
+{
+	return slip_test_main(argc, argv, cases);
+}

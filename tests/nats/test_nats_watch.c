@@ -1,0 +1,239 @@
+/*
+ * tests/nats/test_nats_watch.c — the NATS watcher against a real server:
+ * cancel leaves no consumer behind, a deleted bucket ends a watch with
+ * SLIP_EWATCH, closing the connection ends it with SLIP_ENOTCONNECTED,
+ * expired cursors (retention moved first_seq, a cursor from the future, a
+ * deleted-and-recreated bucket), and a slow receiver bounding memory.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nats_util.h"
+
+static int consumer_count(nu_raw *raw, const char *bucket)
+{
+	char stream[128];
+	jsConsumerNamesList *l = NULL;
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	if (js_ConsumerNames(&l, raw->js, stream, NULL, NULL) != NATS_OK)
+		return 0; /* NATS_NOT_FOUND: an empty list */
+	int n = l->Count;
+	jsConsumerNamesList_Destroy(l);
+	return n;
+}
+
+static slip_entry *next(nu_watch *nw)
+{
+	slip_entry *e = NULL;
+	if (slip_chan_recv(nw->ch, &e, 10000) != SLIP_OK)
+		return NULL;
+	return e;
+}
+
+static void t_cancel_leaves_no_consumer(void)
+{
+	nu_case c;
+	nu_watch nw;
+	nu_raw raw;
+	REQUIRE_OK(nu_open(&c, 1));
+	REQUIRE(nu_raw_open(&raw, nu_url()) == 0);
+	CHECK_OK(slip_writer_put(c.w, "a", "1", 1, NULL));
+	REQUIRE_OK(nu_watch_start(&nw, c.wt, NULL, NULL, 0, 16));
+	slip_entry *e = next(&nw);
+	CHECK(e != NULL && strcmp(e->key, "a") == 0);
+	slip_entry_free(e);
+	CHECK(consumer_count(&raw, c.bucket) == 1);
+	CHECK_OK(nu_watch_stop(&nw));
+	int n = consumer_count(&raw, c.bucket);
+	for (int i = 0; i < 50 && n != 0; i++) {
+		usleep(100000);
+		n = consumer_count(&raw, c.bucket);
+	}
+	CHECK(n == 0);
+	nu_raw_close(&raw);
+	nu_close(&c);
+}
+
+static void t_deleted_bucket_ends_watch(void)
+{
+	nu_case c;
+	nu_watch nw;
+	slip_conn *other = NULL;
+	REQUIRE_OK(nu_open(&c, 1));
+	CHECK_OK(slip_writer_put(c.w, "a", "1", 1, NULL));
+	REQUIRE_OK(
+	        nu_watch_start(&nw, c.wt, NULL, NULL, SLIP_WATCH_MARKERS, 16));
+	slip_entry *e = next(&nw);
+	slip_entry_free(e);
+	e = next(&nw);
+	CHECK(e != NULL && e->op == SLIP_OP_CAUGHT_UP);
+	slip_entry_free(e);
+	REQUIRE_OK(nu_connect(&other, nu_url()));
+	CHECK_OK(slip_store_delete(other, c.bucket));
+	slip_conn_free(other);
+	CHECK(nu_watch_wait(&nw, 30000));
+	CHECK(atomic_load(&nw.rc) == SLIP_EWATCH);
+	nu_watch_stop(&nw);
+	nu_close(&c);
+}
+
+static void t_close_ends_watch(void)
+{
+	nu_case c;
+	nu_watch nw;
+	REQUIRE_OK(nu_open(&c, 1));
+	REQUIRE_OK(
+	        nu_watch_start(&nw, c.wt, "x.", NULL, SLIP_WATCH_MARKERS, 16));
+	slip_entry *e = next(&nw);
+	CHECK(e != NULL && e->op == SLIP_OP_CAUGHT_UP);
+	slip_entry_free(e);
+	int64_t t0 = nu_now_ms();
+	slip_conn_close(c.conn);
+	CHECK(nu_watch_wait(&nw, 5000));
+	CHECK(nu_now_ms() - t0 < 5000);
+	CHECK(atomic_load(&nw.rc) == SLIP_ENOTCONNECTED);
+	nu_watch_stop(&nw);
+	nu_close(&c);
+}
+
+static int watch_rc(slip_watcher *wt, const slip_cursor *from)
+{
+	nu_watch nw;
+	if (nu_watch_start(&nw, wt, NULL, from, 0, 16) != SLIP_OK)
+		return SLIP_ENOMEM;
+	if (!nu_watch_wait(&nw, 10000))
+		return nu_watch_stop(&nw) == SLIP_OK ? 1 : 1;
+	return nu_watch_stop(&nw);
+}
+
+static void t_expired_cursors(void)
+{
+	nu_case c;
+	nu_raw raw;
+	slip_version v;
+	char stream[128];
+	REQUIRE_OK(nu_open(&c, 10));
+	REQUIRE(nu_raw_open(&raw, nu_url()) == 0);
+	for (int i = 0; i < 10; i++)
+		CHECK_OK(slip_writer_put(c.w, "k", "v", 1, &v));
+	slip_store_info info;
+	REQUIRE_OK(slip_store_get_info(c.store, &info));
+	/* Retention: drop everything below sequence 6. */
+	snprintf(stream, sizeof(stream), "KV_%s", c.bucket);
+	jsOptions o;
+	jsOptions_Init(&o);
+	o.Stream.Purge.Sequence = 6;
+	REQUIRE(js_PurgeStream(raw.js, stream, &o, NULL) == NATS_OK);
+
+	slip_cursor ok = slip_cursor_none(), old = ok, future = ok;
+	/* Built by hand: 8-byte seq + 8-byte identity, as documented. */
+	uint64_t seqs[3] = {5, 3, 11};
+	slip_cursor *cs[3] = {&ok, &old, &future};
+	for (int i = 0; i < 3; i++) {
+		cs[i]->len = 16;
+		for (int b = 0; b < 8; b++) {
+			cs[i]->bytes[b] = (uint8_t)(seqs[i] >> (56 - 8 * b));
+			cs[i]->bytes[8 + b] =
+			        (uint8_t)((uint64_t)info.created_ns >>
+			                  (56 - 8 * b));
+		}
+	}
+	CHECK(watch_rc(c.wt, &old) == SLIP_ECURSOREXPIRED);
+	CHECK(watch_rc(c.wt, &future) == SLIP_ECURSOREXPIRED);
+	/* A cursor at first_seq - 1 is still good: the watch runs. */
+	nu_watch nw;
+	REQUIRE_OK(nu_watch_start(&nw, c.wt, NULL, &ok, 0, 16));
+	slip_entry *e = next(&nw);
+	uint64_t rev = 0;
+	CHECK(e != NULL && slip_version_to_u64(&e->version, &rev) == SLIP_OK &&
+	      rev == 6);
+	slip_entry_free(e);
+	CHECK_OK(nu_watch_stop(&nw));
+
+	/* Deleted and recreated: same sequences, other identity. */
+	slip_store_free(c.store);
+	c.store = NULL;
+	REQUIRE_OK(slip_store_delete(c.conn, c.bucket));
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	cfg.name = c.bucket;
+	cfg.max_history = 10;
+	REQUIRE_OK(slip_store_open_config(&c.store, c.conn, &cfg));
+	for (int i = 0; i < 10; i++)
+		CHECK_OK(slip_writer_put(slip_store_writer(c.store), "k", "v",
+		                         1, NULL));
+	CHECK(watch_rc(slip_store_watcher(c.store), &ok) ==
+	      SLIP_ECURSOREXPIRED);
+	nu_raw_close(&raw);
+	nu_close(&c);
+}
+
+static void t_slow_receiver_bounded(void)
+{
+	nu_case c;
+	nu_watch nw;
+	nu_raw raw;
+	char stream[128], subj[128];
+	enum { N = 20000, SZ = 2048 };
+	REQUIRE_OK(nu_open(&c, 64));
+	REQUIRE(nu_raw_open(&raw, nu_url()) == 0);
+	char *val = malloc(SZ);
+	REQUIRE(val != NULL);
+	memset(val, 'x', SZ);
+	snprintf(stream, sizeof(stream), "KV_%s", c.bucket);
+	/* 20000 x 2 KiB = 40 MiB of history, written quickly and raw. */
+	for (int i = 0; i < N; i++) {
+		snprintf(subj, sizeof(subj), "$KV.%s.k%d", c.bucket, i % 400);
+		REQUIRE(js_PublishAsync(raw.js, subj, val, SZ, NULL) ==
+		        NATS_OK);
+	}
+	jsPubOptions po;
+	jsPubOptions_Init(&po);
+	po.MaxWait = 30000;
+	REQUIRE(js_PublishAsyncComplete(raw.js, &po) == NATS_OK);
+	free(val);
+	slip_cursor zero = slip_cursor_none();
+	zero.len = 8; /* cursor 0: every update from the first */
+	REQUIRE_OK(nu_watch_start(&nw, c.wt, NULL, &zero, 0, 4));
+	long rss0 = nu_rss_kib();
+	int got = 0;
+	long peak = rss0;
+	/* A slow receiver: a few entries, then a pause, for ~3 s. */
+	for (int round = 0; round < 30; round++) {
+		for (int j = 0; j < 20; j++) {
+			slip_entry *e = next(&nw);
+			if (e == NULL)
+				break;
+			got++;
+			slip_entry_free(e);
+		}
+		usleep(100000);
+		long r = nu_rss_kib();
+		if (r > peak)
+			peak = r;
+		CHECK(slip_chan_len(nw.ch) <= 4);
+	}
+	CHECK(got == 600);
+	/* The 40 MiB backlog must stay on the server, not in this process. */
+	CHECK(peak - rss0 < 24 * 1024);
+	fprintf(stderr, "slow receiver: rss %ld KiB -> peak %ld KiB\n", rss0,
+	        peak);
+	CHECK_OK(nu_watch_stop(&nw));
+	nu_raw_close(&raw);
+	nu_close(&c);
+}
+
+static const slip_test_case cases[] = {
+        SLIP_TEST(t_cancel_leaves_no_consumer),
+        SLIP_TEST(t_deleted_bucket_ends_watch),
+        SLIP_TEST(t_close_ends_watch),
+        SLIP_TEST(t_expired_cursors),
+        SLIP_TEST(t_slow_receiver_bounded),
+        {0},
+};
+
+int main(int argc, char **argv)
+{
+	return slip_test_main(argc, argv, cases);
+}
