@@ -53,10 +53,10 @@ typedef struct mem_slot {
 /** A bucket's configuration with backend defaults filled in. */
 typedef struct mem_config {
 	slip_storage storage;
-	int64_t max_bytes;   /* -1 unlimited */
-	int64_t max_history; /* 1..64 */
-	int64_t max_age_ms;  /* 0 forever */
-	int num_replicas;    /* 1..5, recorded only */
+	int64_t max_bytes;      /* -1 unlimited */
+	int64_t max_history;    /* 1..64 */
+	int64_t max_age_ms;     /* 0 forever */
+	int num_replicas;       /* 1..5, recorded only */
 	int32_t max_value_size; /* -1 unlimited */
 	char description[256];
 } mem_config;
@@ -97,8 +97,8 @@ typedef enum mem_write_kind {
 int slip__mem_config_from(mem_config *out, const slip_store_config *cfg,
                           const char *name);
 /** Writes into @p buf the names of fields that differ ("" if none). */
-void slip__mem_config_diff(const mem_config *a, const mem_config *b,
-                           char *buf, size_t bufsz);
+void slip__mem_config_diff(const mem_config *a, const mem_config *b, char *buf,
+                           size_t bufsz);
 
 int slip__mem_bucket_new(mem_bucket **out, const char *name,
                          const mem_config *cfg, int64_t identity);
@@ -126,8 +126,7 @@ int slip__mem_write(mem_bucket *b, mem_write_kind kind, const char *opname,
                     const slip_version *expected, slip_version *out_version);
 
 /** Copies a record into a new entry (without the value if !with_value). */
-int slip__mem_rec_entry(slip_entry **out,
-                        const mem_rec *r, bool with_value);
+int slip__mem_rec_entry(slip_entry **out, const mem_rec *r, bool with_value);
 
 /* watch.c ------------------------------------------------------------- */
 

@@ -1,0 +1,26 @@
+/*
+ * tests/conformance/fixture_mem.c — runs the conformance suite on the
+ * memory backend. Nothing to start: every case connects to one namespace
+ * of this process, and history disappears through slip_mem_drop_before().
+ */
+#include "conformance.h"
+
+static const char *mem_url(void *ctx)
+{
+	(void)ctx;
+	return "mem://conformance";
+}
+
+static int mem_drop_before(void *ctx, slip_store *store, uint64_t revision)
+{
+	(void)ctx;
+	return slip_mem_drop_before(store, revision);
+}
+
+const conf_fixture conf_backend = {
+        .name = "mem",
+        .setup = NULL,
+        .teardown = NULL,
+        .url = mem_url,
+        .drop_before = mem_drop_before,
+};
