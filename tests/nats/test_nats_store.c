@@ -59,7 +59,7 @@ static void ch_replicas(slip_store_config *c)
 static void t_config_mismatch(void)
 {
 	static const mismatch m[] = {
-	        {"max_bytes", ch_bytes},       {"history", ch_history},
+	        {"max_bytes", ch_bytes},       {"max_history", ch_history},
 	        {"max_age", ch_age},           {"storage", ch_storage},
 	        {"description", ch_desc},      {"max_value_size", ch_size},
 	        {"num_replicas", ch_replicas},

@@ -84,7 +84,7 @@ static int compare(const char *name, const jsStreamConfig *sc, const wanted *w)
 	int32_t ms = sc->MaxMsgSize > 0 ? sc->MaxMsgSize : -1;
 	int64_t rep = sc->Replicas > 0 ? sc->Replicas : 1;
 	add_diff(msg, &len, "max_bytes", mb, w->max_bytes);
-	add_diff(msg, &len, "history", sc->MaxMsgsPerSubject, w->history);
+	add_diff(msg, &len, "max_history", sc->MaxMsgsPerSubject, w->history);
 	add_diff(msg, &len, "max_age_ms", sc->MaxAge / 1000000,
 	         w->max_age_ns / 1000000);
 	add_diff(msg, &len, "num_replicas", rep, w->replicas);
