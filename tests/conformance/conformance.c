@@ -867,15 +867,10 @@ static void t_bad_input_rejected(void)
 	                                   "a*",   "a>", "a\tb", "é"};
 	static const char *const prefixes[] = {".a", "a..b", "a b", "a*"};
 	static const char *const texts[] = {
-	        "xyz",
-	        "abc",
-	        "0g",
-	        "12345",
-	        "none ",
-	        "-1",
-	        "0x0011",
-	        "00112233445566778899aabbccddeeff00112233445566778899aabbccddee"
-	        "ff0011"};
+	        "xyz", "abc", "0g", "12345", "none ", "-1", "0x0011",
+	        /* 34 bytes: longer than any cursor */
+	        ("00112233445566778899aabbccddeeff00112233445566778899aabbccdd"
+	         "eeff0011")};
 	char long_name[SLIP_NAME_MAX + 2];
 	slip_version none, v = slip_version_from_u64(1);
 	slip_cursor four;
