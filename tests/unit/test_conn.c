@@ -567,6 +567,7 @@ static void t_stores_and_views(void)
 	         SLIP_EINVAL);
 	CHECK_OK(slip_store_get_info(s, &info));
 	CHECK(strcmp(info.name, "b") == 0);
+	slip_store_free(ro);
 	CHECK_RC(slip_store_open(&ro, c, "missing"), SLIP_ENOTFOUND);
 	CHECK(ro == NULL);
 	CHECK_RC(slip_store_open(&ro, c, "bad.name"), SLIP_EINVAL);
