@@ -96,14 +96,20 @@ static void apply(slip_snapshot_writer *w, slip_entry *e)
 	size_t klen = strlen(e->key), at;
 
 	if (e->op == SLIP_OP_PUT) {
-		if (slip__index_get(&w->index, e->key, klen, &at)) {
-			slip_entry_free(w->live[at]);
-		} else {
+		slip_entry *prev = NULL;
+
+		if (slip__index_get(&w->index, e->key, klen, &at))
+			prev = w->live[at];
+		else
 			at = w->nlive++;
-		}
 		w->live[at] = e;
-		/* Cannot fail: reserve_live() made room. */
+		/*
+		 * Cannot fail: reserve_live() made room. The index still points
+		 * at prev's key, so prev is freed only after the key is
+		 * swapped.
+		 */
 		(void)slip__index_put(&w->index, e->key, klen, at, NULL, NULL);
+		slip_entry_free(prev);
 		return;
 	}
 	if (slip__index_del(&w->index, e->key, klen, &at)) {
