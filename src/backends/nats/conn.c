@@ -8,12 +8,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nats_backend.h"
 
 #define DEFAULT_TIMEOUT_MS   5000
 #define DEFAULT_RECONNECT_MS 250
 #define DEFAULT_MAX_RECONN   60
+#define CLOSED_CB_WAIT_MS    5000
+
+/*
+ * libnats runs the error and closed callbacks on its own thread. One
+ * backend-wide mutex guards what they touch (the watch lists and the
+ * closed flag), and conn_free waits for the closed callback, after which
+ * libnats calls nothing more for that connection.
+ */
+static pthread_mutex_t cb_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static char *dup_str(const char *s)
 {
@@ -79,6 +89,7 @@ static void conn_destroy(slip_nats_conn *c)
 	free(c->creds_file);
 	free(c->tls_ca);
 	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->closed_cond);
 	free(c);
 }
 
@@ -89,6 +100,7 @@ int slip__nats_conn_new(void **out, const slip_conn_options *opts)
 	if (c == NULL)
 		return SLIP_ENOMEM;
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->closed_cond, NULL);
 	rc = slip__nats_parse_urls(c, opts->url);
 	if (rc != SLIP_OK)
 		goto done;
@@ -135,11 +147,33 @@ static void err_cb(natsConnection *nc, natsSubscription *sub, natsStatus err,
 	slip_nats_conn *c = closure;
 	if (sub == NULL)
 		return;
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&cb_mu);
 	for (slip_nats_watch_reg *r = c->watches; r != NULL; r = r->next)
 		if (r->sub == sub && err != NATS_SLOW_CONSUMER)
 			atomic_fetch_add(&r->missed, 1);
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&cb_mu);
+}
+
+static void closed_cb(natsConnection *nc, void *closure)
+{
+	slip_nats_conn *c = closure;
+	pthread_mutex_lock(&cb_mu);
+	c->closed_cb_done = true;
+	pthread_cond_broadcast(&c->closed_cond);
+	pthread_mutex_unlock(&cb_mu);
+}
+
+/* After natsConnection_Close: lets libnats' callback thread finish. */
+static void wait_closed_cb(slip_nats_conn *c)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSED_CB_WAIT_MS / 1000;
+	pthread_mutex_lock(&cb_mu);
+	while (!c->closed_cb_done)
+		if (pthread_cond_timedwait(&c->closed_cond, &cb_mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&cb_mu);
 }
 
 static int file_readable(const char *path)
@@ -174,6 +208,8 @@ static int build_options(slip_nats_conn *c, natsOptions **out)
 		s = natsOptions_SetRetryOnFailedConnect(o, false, NULL, NULL);
 	if (s == NATS_OK)
 		s = natsOptions_SetErrorHandler(o, err_cb, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(o, closed_cb, c);
 	if (s == NATS_OK && c->tls)
 		s = natsOptions_SetSecure(o, true);
 	if (s != NATS_OK)
@@ -224,10 +260,8 @@ static bool is_auth_text(const char *t)
 
 static int connect_error(slip_nats_conn *c, natsStatus s)
 {
-	const char *txt = nats_GetLastError(NULL);
+	const char *txt = slip__nats_text(s);
 	const char *u = c->urls[0];
-	if (txt == NULL || txt[0] == '\0')
-		txt = natsStatus_GetText(s);
 	if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
 	    is_auth_text(txt))
 		return slip_set_error(SLIP_EAUTH, "connect \"%s\": %s", u, txt);
@@ -264,6 +298,9 @@ int slip__nats_connect(void *conn)
 	int rc = build_options(c, &o);
 	if (rc != SLIP_OK)
 		return rc;
+	pthread_mutex_lock(&cb_mu);
+	c->closed_cb_done = false;
+	pthread_mutex_unlock(&cb_mu);
 	natsStatus s = natsConnection_Connect(&nc, o);
 	natsOptions_Destroy(o);
 	if (s != NATS_OK) {
@@ -319,6 +356,8 @@ void slip__nats_conn_free(void *conn)
 	if (c == NULL)
 		return;
 	slip__nats_close(c);
+	if (c->nc != NULL)
+		wait_closed_cb(c);
 	jsCtx_Destroy(c->js);
 	natsConnection_Destroy(c->nc);
 	conn_destroy(c);
@@ -346,6 +385,20 @@ void slip__nats_capabilities(void *conn, slip_capabilities *out)
 }
 
 /* ------------------------------------------------------- helpers */
+
+const char *slip__nats_text(natsStatus s)
+{
+	const char *t = nats_GetLastError(NULL);
+	if (t == NULL || t[0] == '\0')
+		return natsStatus_GetText(s);
+	/* libnats prefixes "(conn.c:1905): "; users need only the reason. */
+	if (t[0] == '(') {
+		const char *end = strstr(t, "): ");
+		if (end != NULL && end - t < 40)
+			t = end + 3;
+	}
+	return t;
+}
 
 int slip__nats_use(slip_nats_conn *c, const char *op, natsConnection **nc,
                    jsCtx **js)
@@ -375,9 +428,7 @@ bool slip__nats_is_closed(slip_nats_conn *c)
 int slip__nats_fail(slip_nats_conn *c, natsStatus s, jsErrCode jerr,
                     const char *op, const char *what)
 {
-	const char *txt = nats_GetLastError(NULL);
-	if (txt == NULL || txt[0] == '\0')
-		txt = natsStatus_GetText(s);
+	const char *txt = slip__nats_text(s);
 	if (s == NATS_NO_MEMORY)
 		return SLIP_ENOMEM;
 	if (s == NATS_CONNECTION_CLOSED || slip__nats_is_closed(c))
@@ -403,15 +454,15 @@ int slip__nats_fail(slip_nats_conn *c, natsStatus s, jsErrCode jerr,
 
 void slip__nats_watch_register(slip_nats_conn *c, slip_nats_watch_reg *r)
 {
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&cb_mu);
 	r->next = c->watches;
 	c->watches = r;
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&cb_mu);
 }
 
 void slip__nats_watch_unregister(slip_nats_conn *c, slip_nats_watch_reg *r)
 {
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&cb_mu);
 	for (slip_nats_watch_reg **p = &c->watches; *p != NULL;
 	     p = &(*p)->next) {
 		if (*p == r) {
@@ -419,5 +470,5 @@ void slip__nats_watch_unregister(slip_nats_conn *c, slip_nats_watch_reg *r)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&cb_mu);
 }

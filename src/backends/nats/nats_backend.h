@@ -42,7 +42,7 @@ typedef enum {
 
 /** The backend's connection object. */
 typedef struct slip_nats_conn {
-	pthread_mutex_t mu; /* guards state, nc, js and the watch list */
+	pthread_mutex_t mu; /* guards state, nc and js */
 	slip_nats_state state;
 	natsConnection *nc; /* destroyed only by conn_free */
 	jsCtx *js;
@@ -69,7 +69,11 @@ typedef struct slip_nats_conn {
 	char version[32];
 	bool clustered;
 
+	/* Guarded by the backend-wide callback mutex (conn.c): libnats calls
+	 * back on its own thread, possibly until the closed callback ran. */
 	slip_nats_watch_reg *watches;
+	bool closed_cb_done;
+	pthread_cond_t closed_cond;
 } slip_nats_conn;
 
 /** The backend's store object (one bound bucket). */
@@ -97,6 +101,9 @@ void slip__nats_capabilities(void *conn, slip_capabilities *out);
  */
 int slip__nats_use(slip_nats_conn *c, const char *op, natsConnection **nc,
                    jsCtx **js);
+
+/** libnats' thread-local error text without its "(file:line): " prefix. */
+const char *slip__nats_text(natsStatus s);
 
 /** True once close() has run. */
 bool slip__nats_is_closed(slip_nats_conn *c);

@@ -107,7 +107,7 @@ static int publish(slip_nats_store *st, const write_req *w, uint64_t *seq)
 		jsPubAck_Destroy(pa);
 		return SLIP_OK;
 	}
-	const char *txt = nats_GetLastError(NULL);
+	const char *txt = slip__nats_text(s);
 	if (jerr == SLIP_NATS_ERR_WRONG_LAST_SEQ ||
 	    jerr == SLIP_NATS_ERR_WRONG_LAST_SEQ_CONST)
 		return revision_error(w, txt);
