@@ -15,6 +15,11 @@ set(SLIP_PC_REQUIRES_PRIVATE "zlib")
 if(SLIP_WITH_NATS)
   set(SLIP_PC_REQUIRES_PRIVATE "${SLIP_PC_REQUIRES_PRIVATE} libnats")
 endif()
+# The .pc file finds its prefix relative to itself (${pcfiledir}), so an
+# install moved or made with `cmake --install --prefix DIR` still works.
+file(RELATIVE_PATH SLIP_PC_PREFIX_FROM_PCDIR
+  "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" SLIP_PC_PREFIX_FROM_PCDIR "${SLIP_PC_PREFIX_FROM_PCDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/slipstream.pc.in
   ${PROJECT_BINARY_DIR}/slipstream.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/slipstream.pc
