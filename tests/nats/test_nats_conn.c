@@ -54,12 +54,9 @@ static void t_url_rejected(void)
 static void t_url_accepted(void)
 {
 	static const char *good[] = {
-	        "nats://127.0.0.1:4222",
-	        "nats://localhost",
-	        "nats://h1:1,nats://h2:65535",
-	        "tls://example.com:4443",
-	        "nats://user:pass@127.0.0.1:4222",
-	        "nats://[::1]:4222",
+	        "nats://127.0.0.1:4222",           "nats://localhost",
+	        "nats://h1:1,nats://h2:65535",     "tls://example.com:4443",
+	        "nats://user:pass@127.0.0.1:4222", "nats://[::1]:4222",
 	        "nats://127.0.0.1:4222/",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -165,6 +162,57 @@ static void t_auth_user_pass(void)
 	slip_natsd_free(s);
 }
 
+static void t_tls_with_ca(void)
+{
+	slip_natsd *s = NULL;
+	slip_conn *c = NULL;
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	char conf[1024], url[128];
+	snprintf(conf, sizeof(conf),
+	         "tls { cert_file: \"%s/server.pem\", key_file: "
+	         "\"%s/server-key.pem\" }\n",
+	         SLIP_NATS_CERTS, SLIP_NATS_CERTS);
+	REQUIRE(slip_natsd_start(&s, conf) == 0);
+	snprintf(url, sizeof(url), "tls://127.0.0.1:%d", slip_natsd_port(s));
+	o.url = url;
+	o.tls_ca = SLIP_NATS_CERTS "/ca.pem";
+	o.connect_timeout_ms = 2000;
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	CHECK_OK(slip_conn_connect(c));
+	slip_store *st = NULL;
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	cfg.name = "tls_bucket";
+	if (slip_store_open_config(&st, c, &cfg) == SLIP_OK) {
+		slip_entry *e = NULL;
+		CHECK_OK(slip_writer_put(slip_store_writer(st), "k", "v", 1,
+		                         NULL));
+		CHECK_OK(slip_reader_get(slip_store_reader(st), "k", &e));
+		CHECK(e != NULL && e->value_len == 1);
+		slip_entry_free(e);
+		slip_store_free(st);
+	} else {
+		slip_test_fail(__FILE__, __LINE__, "open over TLS: %s",
+		               slip_last_error());
+	}
+	slip_conn_free(c);
+	c = NULL;
+
+	/* Without the CA the server's certificate is not trusted. */
+	o.tls_ca = NULL;
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	int rc = slip_conn_connect(c);
+	CHECK(rc == SLIP_EIO || rc == SLIP_EAUTH);
+	slip_conn_free(c);
+	c = NULL;
+
+	/* An unreadable CA file is a usage error, found before any I/O. */
+	o.tls_ca = "/nonexistent/ca.pem";
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	CHECK_RC(slip_conn_connect(c), SLIP_EINVAL);
+	slip_conn_free(c);
+	slip_natsd_free(s);
+}
+
 static void t_capabilities(void)
 {
 	slip_conn *c = NULL;
@@ -181,10 +229,15 @@ static void t_capabilities(void)
 }
 
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_url_rejected),    SLIP_TEST(t_url_accepted),
-        SLIP_TEST(t_bad_creds_input), SLIP_TEST(t_not_connected),
-        SLIP_TEST(t_unreachable),     SLIP_TEST(t_auth_user_pass),
-        SLIP_TEST(t_capabilities),    {0},
+        SLIP_TEST(t_url_rejected),
+        SLIP_TEST(t_url_accepted),
+        SLIP_TEST(t_bad_creds_input),
+        SLIP_TEST(t_not_connected),
+        SLIP_TEST(t_unreachable),
+        SLIP_TEST(t_auth_user_pass),
+        SLIP_TEST(t_tls_with_ca),
+        SLIP_TEST(t_capabilities),
+        {0},
 };
 
 int main(int argc, char **argv)
