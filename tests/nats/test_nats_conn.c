@@ -228,16 +228,29 @@ static void t_capabilities(void)
 	slip_conn_free(c);
 }
 
+static void t_capabilities_cluster(void)
+{
+	slip_natsd_cluster *cl = NULL;
+	slip_conn *c = NULL;
+	slip_capabilities caps;
+	REQUIRE(slip_natsd_cluster_start(&cl, 3) == 0);
+	CHECK_OK(slip_connect(&c, slip_natsd_cluster_urls(cl)));
+	if (c != NULL && slip_conn_capabilities(c, &caps) == SLIP_OK) {
+		/* nats-server 2.9.10 clustered: CAS not serializable. */
+		CHECK(!caps.cas);
+		CHECK(strstr(caps.note, "2.9.21") != NULL);
+		CHECK(caps.streaming_watch && caps.prefix_watch);
+	}
+	slip_conn_free(c);
+	slip_natsd_cluster_free(cl);
+}
+
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_url_rejected),
-        SLIP_TEST(t_url_accepted),
-        SLIP_TEST(t_bad_creds_input),
-        SLIP_TEST(t_not_connected),
-        SLIP_TEST(t_unreachable),
-        SLIP_TEST(t_auth_user_pass),
-        SLIP_TEST(t_tls_with_ca),
-        SLIP_TEST(t_capabilities),
-        {0},
+        SLIP_TEST(t_url_rejected),         SLIP_TEST(t_url_accepted),
+        SLIP_TEST(t_bad_creds_input),      SLIP_TEST(t_not_connected),
+        SLIP_TEST(t_unreachable),          SLIP_TEST(t_auth_user_pass),
+        SLIP_TEST(t_tls_with_ca),          SLIP_TEST(t_capabilities),
+        SLIP_TEST(t_capabilities_cluster), {0},
 };
 
 int main(int argc, char **argv)

@@ -238,6 +238,8 @@ static int watchdog(watch_state *w, dog *d)
 		                      "watch \"%s\": connection closed",
 		                      w->st->name);
 	if (natsConnection_Status(w->nc) != NATS_CONN_STATUS_CONNECTED) {
+		/* Reports while disconnected say nothing about the stream. */
+		d->missed_base = d->seen = atomic_load(&w->reg.missed);
 		if (d->down_since == 0)
 			d->down_since = now;
 		if (now - d->down_since > WATCH_DOWN_MAX_MS * ms)
