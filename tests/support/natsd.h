@@ -30,6 +30,8 @@ int slip_natsd_port(const slip_natsd *s);
 pid_t slip_natsd_pid(const slip_natsd *s);
 /** The server's temp dir (config, store, log). */
 const char *slip_natsd_dir(const slip_natsd *s);
+/** Its monitoring port (http://127.0.0.1:PORT/jsz, /healthz, ...). */
+int slip_natsd_http_port(const slip_natsd *s);
 
 /** SIGTERM and wait (graceful). */
 int slip_natsd_stop(slip_natsd *s);
