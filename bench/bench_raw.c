@@ -61,6 +61,9 @@ static int raw_open(raw_ctx *c, const char *url, const char *bucket)
 	jsOptions_Init(&jo);
 	jo.Wait = 30000;
 	jo.PublishAsync.MaxPending = 4096;
+	/* The default 200 ms stall gives up while the server is busy
+	 * writing a million messages: wait for acks instead. */
+	jo.PublishAsync.StallWait = 30000;
 	s = natsConnection_ConnectTo(&c->nc, url);
 	if (s == NATS_OK)
 		s = natsConnection_JetStream(&c->js, c->nc, &jo);
