@@ -24,13 +24,21 @@
 int fx_open(fx *f, const char *url, const char *bucket)
 {
 	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	slip_conn_options copts = SLIP_CONN_OPTIONS_INIT;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	f->nats = strncmp(url, "mem://", 6) != 0;
 	snprintf(f->url, sizeof(f->url), "%s", url);
 	snprintf(f->bucket, sizeof(f->bucket), "%s", bucket);
-	rc = slip_connect(&f->conn, url);
+	/* Short request timeouts: a write during a server outage fails fast
+	 * instead of stalling the writer for seconds after the restart. */
+	copts.url = url;
+	copts.op_timeout_ms = 1000;
+	copts.max_reconnect = -1;
+	rc = slip_conn_new(&f->conn, &copts);
+	if (rc == SLIP_OK)
+		rc = slip_conn_connect(f->conn);
 	if (rc != SLIP_OK)
 		return rc;
 	cfg.name = f->bucket;

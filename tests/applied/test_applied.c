@@ -716,6 +716,8 @@ static void t_resubscribe_restart(void)
 	REQUIRE(open_fx(&f, "resub"));
 	REQUIRE_OK(c_init(&c, &f, NULL));
 	REQUIRE_OK(c_start(&c));
+	/* Subscribed before the first write: every revision must arrive. */
+	CHECK(c_wait_caught_up(&c, 1, 10000));
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 40; i++) {
 			snprintf(key, sizeof(key), "r%d.%d", round, i % 10);
@@ -731,8 +733,10 @@ static void t_resubscribe_restart(void)
 		else if (round == 1)
 			CHECK(slip_natsd_kill(g_natsd) == 0);
 		if (round < 2) {
+			pid_t before = slip_natsd_pid(g_natsd);
 			fx_sleep_ms(200);
 			CHECK(slip_natsd_restart(g_natsd) == 0);
+			CHECK(slip_natsd_pid(g_natsd) != before);
 		}
 	}
 	rev = fx_last_seq(&f);
@@ -743,6 +747,9 @@ static void t_resubscribe_restart(void)
 	CHECK(c.rev_order_errors == 0);
 	CHECK(c.backwards == 0);
 	CHECK(c.resyncs == 0);
+	fprintf(stderr, "  %llu updates applied up to revision %llu\n",
+	        (unsigned long long)c.updates, (unsigned long long)rev);
+	CHECK(c.updates == rev);
 	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
 	c_free(&c);
 	fx_close(&f);

@@ -202,20 +202,51 @@ typedef struct run {
 	fx f;
 	char snap[300];
 	int mid_resync_kills;
+	int resync_reruns_with_deletes;
 	int resyncs_seen;
+	int cycles_committed;
+	int caught_up_before_server_kill;
+	int resubscribed; /* caught up again after the server came back */
 } run;
 
 /*
- * Purges the stream below a very recent sequence: the consumer's snapshot
- * cursor (it was killed a while ago; the writer went on) expires, and keys
- * whose only record was purged vanish from the server, so the resync has
- * stale keys to delete.
+ * Purges the stream below a recent sequence that lies at least two past
+ * the snapshot's cursor, so that cursor expires (first_seq - 1 > cursor),
+ * and keys whose only record was purged vanish from the server: the resync
+ * has stale keys to delete. (A purge that left the cursor valid would make
+ * keys vanish with no update at all — out-of-band loss nothing can detect.)
  */
-static void expire(run *R)
+static void expire(run *R, const slip_cursor *snap_cur)
 {
-	uint64_t last = fx_last_seq(&R->f);
-	if (last > 20 && fx_expire(&R->f, last - 3) != 0)
+	uint64_t c = fx_cursor_seq(snap_cur), last, below;
+	int64_t end = fx_now_ms() + 10000;
+
+	while ((last = fx_last_seq(&R->f)) < c + 2 && fx_now_ms() < end)
+		fx_sleep_ms(5);
+	below = last > 3 && last - 3 > c + 2 ? last - 3 : c + 2;
+	if (fx_expire(&R->f, below) != 0)
 		fail("purge stream");
+}
+
+/*
+ * After a kill mid-resync the snapshot still holds the expired cursor, so
+ * the next consumer must resync again: it catches up, deleting the keys the
+ * purge removed (synthetic deletes), and only then reports a cursor.
+ */
+static void resync_again(run *R)
+{
+	int counts[256] = {0};
+	child c;
+
+	if (spawn(&c, R->exe, slip_natsd_url(R->natsd), R->f.bucket, R->snap,
+	          NULL) != 0) {
+		fail("spawn");
+		return;
+	}
+	if (!wait_letter(&c, 'C', 20000, counts))
+		fail("the consumer after a mid-resync kill never caught up");
+	kill_child(&c, counts);
+	R->resync_reruns_with_deletes += counts['S'] > 0;
 }
 
 static void mid_resync_cycle(run *R)
@@ -226,7 +257,7 @@ static void mid_resync_cycle(run *R)
 	child c;
 
 	before = snap_cursor(R->snap);
-	expire(R);
+	expire(R, &before);
 	if (spawn(&c, R->exe, slip_natsd_url(R->natsd), R->f.bucket, R->snap,
 	          slow) != 0) {
 		fail("spawn");
@@ -243,8 +274,14 @@ static void mid_resync_cycle(run *R)
 		fail("a cursor was committed before the resync finished");
 	if (counts['A'] != 0)
 		fail("on_applied was called before the resync finished");
+	resync_again(R);
 }
 
+/*
+ * One plain cycle: a consumer killed after a random few milliseconds. With
+ * --server-kill, nats-server is SIGKILLed and restarted while the consumer
+ * runs (it resubscribes), and the consumer is killed a little later.
+ */
 static void cycle(run *R, unsigned *seed)
 {
 	int counts[256] = {0};
@@ -255,14 +292,28 @@ static void cycle(run *R, unsigned *seed)
 		fail("spawn");
 		return;
 	}
-	drain(&c, 2 + (int)(rand_r(seed) % 40), counts);
-	kill_child(&c, counts);
-	R->resyncs_seen += counts['S'] > 0;
-	if (R->server_kill) {
+	if (!R->server_kill) {
+		fx_sleep_ms(5 + (int)(rand_r(seed) % 75));
+	} else {
+		fx_sleep_ms(150 + (int)(rand_r(seed) % 250));
+		drain(&c, 0, counts);
+		R->caught_up_before_server_kill += counts['C'] > 0;
+		int before = counts['A'];
 		if (slip_natsd_kill(R->natsd) != 0 ||
 		    slip_natsd_restart(R->natsd) != 0)
 			fail("nats-server kill/restart");
+		/* Wait (bounded) until it applies again, then kill it a
+		 * random moment later. */
+		int64_t t0 = fx_now_ms();
+		while (counts['A'] <= before && fx_now_ms() - t0 < 10000)
+			drain(&c, 10, counts);
+		R->resubscribed += counts['A'] > before;
+		fx_sleep_ms((int)(rand_r(seed) % 100));
+		drain(&c, 0, counts);
 	}
+	kill_child(&c, counts);
+	R->cycles_committed += counts['A'] > 0;
+	R->resyncs_seen += counts['S'] > 0;
 }
 
 static int parse_args(run *R, int argc, char **argv)
@@ -323,6 +374,7 @@ int main(int argc, char **argv)
 		else
 			cycle(&R, &seed);
 	}
+	fx_sleep_ms(300); /* let the bucket fill again after the last purge */
 	atomic_store(&g_stop_writer, true);
 	pthread_join(writer, NULL);
 
@@ -336,11 +388,26 @@ int main(int argc, char **argv)
 	if (R.resync_every > 0 && R.resync_every <= R.cycles &&
 	    R.mid_resync_kills == 0)
 		fail("no consumer was killed mid-resync");
+	if (R.server_kill)
+		fprintf(stderr,
+		        "server kills: %d consumers had caught up before the "
+		        "kill, %d resubscribed and applied again after the "
+		        "restart\n",
+		        R.caught_up_before_server_kill, R.resubscribed);
+	if (R.server_kill && R.resubscribed == 0)
+		fail("no consumer resubscribed after a server restart");
+	if (R.cycles_committed == 0)
+		fail("no consumer lived long enough to commit a cursor");
+	if (R.mid_resync_kills > 0 && R.resync_reruns_with_deletes == 0)
+		fail("no restart after a mid-resync kill applied synthetic "
+		     "deletes");
 	fprintf(stderr,
-	        "%d cycles, %lu writes, %d mid-resync kills, %d cycles saw "
-	        "synthetic deletes\n",
+	        "%d cycles, %lu writes, %d mid-resync kills (%d restarts "
+	        "resynced with synthetic deletes), %d other cycles saw "
+	        "synthetic deletes, %d killed after committing a cursor\n",
 	        R.cycles, (unsigned long)atomic_load(&g_ops),
-	        R.mid_resync_kills, R.resyncs_seen);
+	        R.mid_resync_kills, R.resync_reruns_with_deletes,
+	        R.resyncs_seen, R.cycles_committed);
 	fx_close(&R.f);
 	slip_natsd_free(R.natsd);
 	fx_rmdir(dir);
