@@ -11,8 +11,9 @@
 
 #include "nats_backend.h"
 
-#define SCAN_PENDING_MSGS  65536
-#define SCAN_PENDING_BYTES (64 * 1024 * 1024)
+/* Above the server's flow-control window: see watch.c. */
+#define SCAN_PENDING_MSGS  (-1)
+#define SCAN_PENDING_BYTES (256 * 1024 * 1024)
 /* A first message this quick needs no consumer-info round trip. */
 #define SCAN_FIRST_WAIT_MS 20
 
@@ -307,8 +308,13 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 			first = false; /* messages are on their way */
 			continue;
 		}
-		if (s == NATS_SLOW_CONSUMER)
-			continue; /* the ordered consumer resets itself */
+		if (s == NATS_SLOW_CONSUMER) {
+			rc = slip_set_error(SLIP_EIO,
+			                    "scan \"%s\": the client dropped "
+			                    "messages (slow consumer)",
+			                    st->name);
+			break;
+		}
 		if (s != NATS_OK) {
 			rc = slip__nats_fail(st->c, s, 0, "scan", st->name);
 			break;

@@ -13,12 +13,18 @@
 
 #include "nats_backend.h"
 
-#define WATCH_HEARTBEAT_MS  1000
-#define WATCH_POLL_MS       150
-#define WATCH_MISSED_MAX    3     /* missed-heartbeat reports before EWATCH */
-#define WATCH_DOWN_MAX_MS   10000 /* connection down this long: EWATCH */
-#define WATCH_PENDING_MSGS  4096
-#define WATCH_PENDING_BYTES (16 * 1024 * 1024)
+#define WATCH_HEARTBEAT_MS 1000
+#define WATCH_POLL_MS      150
+#define WATCH_MISSED_MAX   3     /* missed-heartbeat reports before EWATCH */
+#define WATCH_DOWN_MAX_MS  10000 /* connection down this long: EWATCH */
+/*
+ * libnats 3.4.1 drops messages past these limits and an ordered consumer
+ * does not always notice (the delivered count moves on): the server's
+ * flow-control window is what bounds memory, so the limits sit above it
+ * (no count limit, 256 MiB) and a drop still ends the watch (SLIP_EWATCH).
+ */
+#define WATCH_PENDING_MSGS  (-1)
+#define WATCH_PENDING_BYTES (256 * 1024 * 1024)
 
 typedef struct watch_state {
 	slip_nats_store *st;
@@ -294,8 +300,14 @@ static int run(watch_state *w)
 				return rc;
 			continue;
 		}
-		if (s == NATS_TIMEOUT || s == NATS_SLOW_CONSUMER ||
-		    s == NATS_MISSED_HEARTBEAT) {
+		if (s == NATS_SLOW_CONSUMER)
+			return slip_set_error(
+			        SLIP_EWATCH,
+			        "watch \"%s\": the client dropped "
+			        "messages (slow consumer); resume "
+			        "from the last cursor",
+			        w->st->name);
+		if (s == NATS_TIMEOUT || s == NATS_MISSED_HEARTBEAT) {
 			int rc = watchdog(w, &d);
 			if (rc != SLIP_OK)
 				return rc;
