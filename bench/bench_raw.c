@@ -8,7 +8,7 @@
  *                                     async publish (VSIZE-byte values)
  *   put URL BUCKET N [PFX]            N sequential kvStore_Put, ops/s
  *   get URL BUCKET N [PFX]            N sequential kvStore_Get, ops/s
- *   watchall URL BUCKET [meta]        kvStore_WatchAll replay to the
+ *   watchall URL BUCKET [meta|list]   kvStore_WatchAll replay to the
  *                                     "initial values done" marker, s
  *   keys URL BUCKET                   kvStore_Keys, s
  *   ordered URL BUCKET N [headers]    ordered consumer (js_SubscribeSync,
@@ -227,19 +227,28 @@ static int cmd_get(const char *url, const char *bucket, long n,
 	return 0;
 }
 
-static int cmd_watchall(const char *url, const char *bucket, bool meta)
+/*
+ * kvStore_WatchAll replay up to the "initial values done" marker. Modes:
+ * "" frees each entry as it comes (as a streamed scan does), "meta" asks
+ * for headers only, "list" keeps every entry until the end (as a scan into
+ * a list does; freeing them is not timed).
+ */
+static int cmd_watchall(const char *url, const char *bucket, const char *mode)
 {
 	raw_ctx c;
 	kvWatchOptions o;
 	kvWatcher *w = NULL;
+	kvEntry **kept = NULL;
 	natsStatus s;
-	long count = 0;
-	double t0;
+	bool keep = strcmp(mode, "list") == 0;
+	long count = 0, cap = 0;
+	double t0, dt;
+	int rc = 0;
 
 	if (raw_open(&c, url, bucket) != 0)
 		return 1;
 	kvWatchOptions_Init(&o);
-	o.MetaOnly = meta;
+	o.MetaOnly = strcmp(mode, "meta") == 0;
 	t0 = bench_now();
 	s = kvStore_WatchAll(&w, c.kv, &o);
 	while (s == NATS_OK) {
@@ -248,21 +257,33 @@ static int cmd_watchall(const char *url, const char *bucket, bool meta)
 		s = kvWatcher_Next(&e, w, 10000);
 		if (s == NATS_OK && e == NULL)
 			break; /* the "initial values done" marker */
-		kvEntry_Destroy(e);
+		if (keep && count == cap) {
+			cap = cap ? cap * 2 : 64;
+			kept = realloc(kept, (size_t)cap * sizeof(*kept));
+		}
+		if (keep && kept != NULL)
+			kept[count] = e;
+		else
+			kvEntry_Destroy(e);
 		count++;
 	}
-	if (s != NATS_OK) {
-		kvWatcher_Destroy(w);
-		raw_close(&c);
-		return fail("kvStore_WatchAll", s);
+	dt = bench_now() - t0;
+	if (s != NATS_OK || (keep && kept == NULL)) {
+		rc = fail("kvStore_WatchAll", s);
+	} else {
+		bench_result(keep         ? "raw.watchall_list_s"
+		             : o.MetaOnly ? "raw.watchall_meta_s"
+		                          : "raw.watchall_s",
+		             dt);
+		fprintf(stderr, "bench raw: watchall %s: %ld entries\n", mode,
+		        count);
 	}
-	bench_result(meta ? "raw.watchall_meta_s" : "raw.watchall_s",
-	             bench_now() - t0);
-	fprintf(stderr, "bench raw: watchall%s: %ld entries\n",
-	        meta ? " (meta only)" : "", count);
+	for (long i = 0; keep && kept != NULL && i < count; i++)
+		kvEntry_Destroy(kept[i]);
+	free(kept);
 	kvWatcher_Destroy(w);
 	raw_close(&c);
-	return 0;
+	return rc;
 }
 
 static int cmd_keys(const char *url, const char *bucket)
@@ -346,11 +367,11 @@ static int cmd_ordered(const char *url, const char *bucket, long n,
 
 static int usage(void)
 {
-	fprintf(stderr,
-	        "usage: slip-bench-raw freeport | fill URL BUCKET N "
-	        "[VSIZE] [PFX] | put|get URL BUCKET N [PFX] | "
-	        "gets URL BUCKET N [PFX] | watchall URL BUCKET [meta] | "
-	        "keys URL BUCKET | ordered URL BUCKET N [headers]\n");
+	fprintf(stderr, "usage: slip-bench-raw freeport | fill URL BUCKET N "
+	                "[VSIZE] [PFX] | put|get URL BUCKET N [PFX] | "
+	                "gets URL BUCKET N [PFX] | watchall URL BUCKET "
+	                "[meta|list] | "
+	                "keys URL BUCKET | ordered URL BUCKET N [headers]\n");
 	return 2;
 }
 
@@ -379,9 +400,8 @@ int main(int argc, char **argv)
 		rc = cmd_get(url, bucket, bench_arg_long(argc, argv, 4, 1000),
 		             bench_arg_str(argc, argv, 5, "k"), "raw.gets_s");
 	else if (strcmp(cmd, "watchall") == 0)
-		rc = cmd_watchall(
-		        url, bucket,
-		        strcmp(bench_arg_str(argc, argv, 4, ""), "meta") == 0);
+		rc = cmd_watchall(url, bucket,
+		                  bench_arg_str(argc, argv, 4, ""));
 	else if (strcmp(cmd, "keys") == 0)
 		rc = cmd_keys(url, bucket);
 	else if (strcmp(cmd, "ordered") == 0)

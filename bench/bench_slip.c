@@ -20,8 +20,9 @@
  *                                  the delta), s
  *   snapload SNAP [METRIC]         slip_snapshot_load, s
  *   snapgen SNAP N                 write N records + one checkpoint
- *   rss URL BUCKET SNAP            mirror the bucket with watch_applied +
- *                                  snapshot writer; peak RSS (VmHWM)
+ *   rss URL BUCKET SNAP [BATCH]    mirror the bucket with watch_applied +
+ *                                  snapshot writer (batch_max BATCH, 0 =
+ *                                  default); peak RSS (VmHWM)
  *   chan N                         N entries through a channel between
  *                                  two threads, s (for callgrind)
  *
@@ -276,6 +277,8 @@ static void on_caught_up(void *payload, const slip_cursor *cursor)
  * Runs watch_applied on @p c until the bucket's last sequence (as of now)
  * is applied. *secs gets the time from @p t0 to that moment.
  */
+static size_t g_batch_max; /* 0: the library's default */
+
 static int run_applied(slip_ctx *c, slip_snapshot_writer *snap, double t0,
                        double *secs, long *applied)
 {
@@ -294,6 +297,7 @@ static int run_applied(slip_ctx *c, slip_snapshot_writer *snap, double t0,
 	run.target = info.last_seq;
 	o.watcher = slip_store_watcher(c->store);
 	o.snapshot = snap;
+	o.batch_max = g_batch_max;
 	o.apply = apply_nothing;
 	o.on_applied = on_applied;
 	o.on_caught_up = on_caught_up;
@@ -588,8 +592,10 @@ static int run_net(int argc, char **argv)
 		return cmd_resume(url, bucket, argv[4], "slip.resume_s");
 	if (strcmp(cmd, "replay") == 0)
 		return cmd_resume(url, bucket, NULL, "slip.replay_s");
-	if (strcmp(cmd, "rss") == 0 && argc > 4)
+	if (strcmp(cmd, "rss") == 0 && argc > 4) {
+		g_batch_max = (size_t)bench_arg_long(argc, argv, 5, 0);
 		return cmd_rss(url, bucket, argv[4]);
+	}
 	return usage();
 }
 
