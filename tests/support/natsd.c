@@ -242,7 +242,8 @@ fail:
  */
 static int http_get(int port, const char *path, char *body, size_t cap)
 {
-	char req[256], buf[16384];
+	static _Thread_local char buf[65536];
+	char req[512];
 	size_t got = 0;
 	long long deadline = now_ms() + 2000;
 	int fd, status = -1, n;
@@ -635,6 +636,12 @@ const char *slip_natsd_dir(const slip_natsd *s)
 int slip_natsd_http_port(const slip_natsd *s)
 {
 	return s->http_port;
+}
+
+int slip_natsd_http_get(const slip_natsd *s, const char *path, char *body,
+                        size_t cap)
+{
+	return http_get(s->http_port, path, body, cap);
 }
 
 int slip_natsd_stop(slip_natsd *s)

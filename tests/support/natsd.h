@@ -12,6 +12,7 @@
 #define SLIP_NATSD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct slip_natsd slip_natsd;
@@ -32,6 +33,13 @@ pid_t slip_natsd_pid(const slip_natsd *s);
 const char *slip_natsd_dir(const slip_natsd *s);
 /** Its monitoring port (http://127.0.0.1:PORT/jsz, /healthz, ...). */
 int slip_natsd_http_port(const slip_natsd *s);
+/**
+ * GETs @p path ("/varz", "/jsz?streams=true", ...) from the monitoring port;
+ * copies up to @p cap - 1 bytes of the body (64 KiB at most) into @p body.
+ * @return the HTTP status, or -1 when the server does not answer in 2 s.
+ */
+int slip_natsd_http_get(const slip_natsd *s, const char *path, char *body,
+                        size_t cap);
 
 /** SIGTERM and wait (graceful). */
 int slip_natsd_stop(slip_natsd *s);
