@@ -117,6 +117,7 @@ SLIP_EXTERN int slip_chan_send_timeout(slip_chan *ch, slip_entry *e,
                                        int timeout_ms)
 {
 	struct timespec deadline;
+	bool wake = false;
 	int rc = SLIP_OK;
 
 	if (ch == NULL || e == NULL)
@@ -145,10 +146,16 @@ SLIP_EXTERN int slip_chan_send_timeout(slip_chan *ch, slip_entry *e,
 	if (rc == SLIP_OK) {
 		ch->ring[(ch->head + ch->count) % ch->cap] = e;
 		ch->count++;
-		if (ch->recv_waiting > 0)
-			pthread_cond_signal(&ch->not_empty);
+		wake = ch->recv_waiting > 0;
 	}
 	pthread_mutex_unlock(&ch->mu);
+	/*
+	 * Signal after unlocking, so the woken receiver does not run only to
+	 * block on the mutex still held here. Safe: the channel outlives
+	 * every call on it (chan.h, lifetime).
+	 */
+	if (wake)
+		pthread_cond_signal(&ch->not_empty);
 	if (rc == SLIP_ETIMEOUT)
 		return slip_set_error(rc, "chan_send: channel full after %d ms",
 		                      timeout_ms);
@@ -193,6 +200,7 @@ int slip__chan_recv_many(slip_chan *ch, slip_entry **out, size_t max,
                          int timeout_ms, size_t *n)
 {
 	size_t got = 0;
+	unsigned waiting;
 	int rc;
 
 	if (n != NULL)
@@ -208,13 +216,13 @@ int slip__chan_recv_many(slip_chan *ch, slip_entry **out, size_t max,
 		ch->head = (ch->head + 1) % ch->cap;
 		ch->count--;
 	}
-	if (got > 0 && ch->send_waiting > 0) {
-		if (got == 1)
-			pthread_cond_signal(&ch->not_full);
-		else
-			pthread_cond_broadcast(&ch->not_full);
-	}
+	waiting = got > 0 ? ch->send_waiting : 0;
 	pthread_mutex_unlock(&ch->mu);
+	/* As in send: wake blocked senders after unlocking. */
+	if (waiting == 1 || (waiting > 1 && got == 1))
+		pthread_cond_signal(&ch->not_full);
+	else if (waiting > 1)
+		pthread_cond_broadcast(&ch->not_full);
 	*n = got;
 	if (rc == SLIP_ETIMEOUT)
 		return slip_set_error(rc,

@@ -388,9 +388,9 @@ SLIP_EXTERN int slip_conn_new(slip_conn **out, const slip_conn_options *opts)
 {
 	char q[SLIP_QUOTE_BUF];
 	const slip_backend *be;
-	const char *scheme;
+	const char *scheme = NULL;
 	slip_conn *conn = NULL;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (out == NULL || opts == NULL)
@@ -461,7 +461,7 @@ done:
 SLIP_EXTERN int slip_connect(slip_conn **out, const char *url)
 {
 	slip_conn_options opts = SLIP_CONN_OPTIONS_INIT;
-	char msg[512];
+	char msg[1024];
 	int rc;
 
 	if (out == NULL)

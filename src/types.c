@@ -33,9 +33,16 @@ SLIP_EXTERN int slip_version_to_u64(const slip_version *v, uint64_t *out)
 
 SLIP_EXTERN int slip_version_cmp(const slip_version *a, const slip_version *b)
 {
-	size_t la = a->len > SLIP_VERSION_MAX ? SLIP_VERSION_MAX : a->len;
-	size_t lb = b->len > SLIP_VERSION_MAX ? SLIP_VERSION_MAX : b->len;
-	int c = memcmp(a->bytes, b->bytes, la < lb ? la : lb);
+	static const slip_version empty;
+	size_t la, lb;
+	int c;
+
+	/* NULL orders as the empty token rather than crashing. */
+	a = a == NULL ? &empty : a;
+	b = b == NULL ? &empty : b;
+	la = a->len > SLIP_VERSION_MAX ? SLIP_VERSION_MAX : a->len;
+	lb = b->len > SLIP_VERSION_MAX ? SLIP_VERSION_MAX : b->len;
+	c = memcmp(a->bytes, b->bytes, la < lb ? la : lb);
 
 	if (c != 0)
 		return c < 0 ? -1 : 1;
@@ -44,6 +51,8 @@ SLIP_EXTERN int slip_version_cmp(const slip_version *a, const slip_version *b)
 
 SLIP_EXTERN bool slip_version_eq(const slip_version *a, const slip_version *b)
 {
+	if (a == NULL || b == NULL)
+		return a == b;
 	return a->len == b->len && a->len <= SLIP_VERSION_MAX &&
 	       memcmp(a->bytes, b->bytes, a->len) == 0;
 }
