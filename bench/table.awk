@@ -10,7 +10,8 @@
 #   u  a time for nscan updates, shown as updates/s; ratio as t
 #   l  a time where lower is the point; ratio = slip / baseline (≤ target)
 #   v  a plain value, no ratio
-# Targets ">=x" or "<=x"; "" for none.
+# Targets ">=x" or "<=x"; "" for none. The last column (baseline vs JS)
+# shows how far the server lets even raw libnats get ahead of the JS client.
 function median(m,    n, i, j, t, a) {
 	n = cnt[m]
 	if (n == 0) return ""
@@ -49,28 +50,29 @@ function verdict(r, target,    op, x) {
 	if (op == ">=") return (r >= x) ? "met" : "MISSED"
 	return (r <= x) ? "met" : "MISSED"
 }
-function row(label, sm, bm, jm, kind, tb, tj,    s, b, j, rb, rj) {
+function row(label, sm, bm, jm, kind, tb, tj,    s, b, j, rb, rj, rbj) {
 	s = median(sm)
 	b = (bm == "") ? "" : (substr(bm, 1, 1) == "=") ? substr(bm, 2) + 0 : median(bm)
 	j = (jm == "") ? "" : median(jm)
-	rb = ratio(kind, s, b); rj = ratio(kind, s, j)
-	printf "| %-44s | %11s | %11s | %6s | %-6s %-6s | %11s | %6s | %-5s %-6s |\n", \
+	rb = ratio(kind, s, b); rj = ratio(kind, s, j); rbj = ratio(kind, b, j)
+	printf "| %-44s | %11s | %11s | %6s | %-6s %-6s | %11s | %6s | %-5s %-6s | %6s |\n", \
 		label, fmt(kind, s), (bm == "") ? "" : fmt(kind, b), \
 		(rb == "") ? "" : sprintf("%.2fx", rb), tb, verdict(rb, tb), \
 		(jm == "") ? "" : fmt(kind, j), \
-		(rj == "") ? "" : sprintf("%.2fx", rj), tj, verdict(rj, tj)
+		(rj == "") ? "" : sprintf("%.2fx", rj), tj, verdict(rj, tj), \
+		(rbj == "") ? "" : sprintf("%.2fx", rbj)
 }
 $1 == "R" && $3 != "NA" { cnt[$2]++; val[$2, cnt[$2]] = $3 + 0 }
 END {
 	k = (nscan >= 1000) ? sprintf("%dk", nscan / 1000) : nscan
 	bigk = (nbig >= 1000000) ? sprintf("%dM", nbig / 1000000) : (nbig >= 1000) ? sprintf("%dk", nbig / 1000) : nbig
 	snapk = (nsnap >= 1000000) ? sprintf("%dM", nsnap / 1000000) : (nsnap >= 1000) ? sprintf("%dk", nsnap / 1000) : nsnap
-	printf "| %-44s | %11s | %11s | %6s | %-13s | %11s | %6s | %-12s |\n", \
+	printf "| %-44s | %11s | %11s | %6s | %-13s | %11s | %6s | %-12s | %6s |\n", \
 		"Operation (baseline)", "Slipstream", "baseline", "ratio", \
-		"target", "JS client", "vs JS", "target"
-	printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------------", \
+		"target", "JS client", "vs JS", "target", "base/JS"
+	printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------------", \
 		"-------------", "-------------", "--------", "---------------", \
-		"-------------", "--------", "--------------"
+		"-------------", "--------", "--------------", "--------"
 	row("put, sequential (kvStore_Put)", "slip.put_ops", "raw.put_ops", "js.put_ops", "r", ">=0.95", "")
 	row("get, sequential (kvStore_Get)", "slip.get_ops", "raw.get_ops", "js.get_ops", "r", ">=0.95", "")
 	row("scan " k " keys, streamed (kvStore_WatchAll)", "slip.scan_s", "raw.watchall_s", "", "t", ">=1.0", "")
