@@ -55,6 +55,12 @@ static void t_version_lengths(void)
 	b.len = 9;
 	memset(b.bytes, 0xff, 9);
 	CHECK(slip_version_cmp(&a, &b) > 0);
+	/* NULL behaves as the empty token instead of crashing. */
+	CHECK(slip_version_cmp(NULL, &a) < 0);
+	CHECK(slip_version_cmp(&a, NULL) > 0);
+	CHECK(slip_version_cmp(NULL, NULL) == 0);
+	CHECK(!slip_version_eq(NULL, &a));
+	CHECK(slip_version_eq(NULL, NULL));
 }
 
 static void t_cursor_none(void)

@@ -91,6 +91,19 @@ static void t_message_escapes(void)
 	CHECK(strstr(slip_last_error(), "\\x0a") != NULL);
 }
 
+/* Long input made only of bytes that need escaping stays bounded. */
+static void t_quote_bounded(void)
+{
+	char key[300];
+
+	memset(key, 0x01, sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	CHECK_RC(slip_key_validate(key), SLIP_EINVAL);
+	CHECK(strstr(slip_last_error(), "\\x01\\x01") != NULL);
+	CHECK(strstr(slip_last_error(), "...") != NULL);
+	CHECK(strlen(slip_last_error()) < 400);
+}
+
 static void t_prefixes(void)
 {
 	static const char *ok[] = {"",         "node", "node.",
@@ -129,13 +142,10 @@ static void t_buckets(void)
 }
 
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_valid_keys),
-        SLIP_TEST(t_invalid_keys),
-        SLIP_TEST(t_key_length),
-        SLIP_TEST(t_message_escapes),
-        SLIP_TEST(t_prefixes),
-        SLIP_TEST(t_buckets),
-        {0},
+        SLIP_TEST(t_valid_keys),    SLIP_TEST(t_invalid_keys),
+        SLIP_TEST(t_key_length),    SLIP_TEST(t_message_escapes),
+        SLIP_TEST(t_quote_bounded), SLIP_TEST(t_prefixes),
+        SLIP_TEST(t_buckets),       {0},
 };
 
 int main(int argc, char **argv)
