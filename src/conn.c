@@ -341,6 +341,24 @@ static int parse_scheme(const char *url, const char **scheme, size_t *len)
 	return SLIP_OK;
 }
 
+/*
+ * Control characters are never part of a URL; spaces only next to the
+ * commas of a cluster list ("nats://a:4222, nats://b:4222").
+ */
+static bool url_char_ok(const char *url, size_t i)
+{
+	unsigned char c = (unsigned char)url[i];
+	size_t l = i, r = i;
+
+	if (c != ' ')
+		return c > 0x20 && c != 0x7f;
+	while (l > 0 && url[l - 1] == ' ')
+		l--;
+	while (url[r] == ' ')
+		r++;
+	return (l > 0 && url[l - 1] == ',') || url[r] == ',';
+}
+
 /* Rejects options a backend should never have to think about. */
 static int check_conn_options(const slip_conn_options *o)
 {
@@ -354,12 +372,13 @@ static int check_conn_options(const slip_conn_options *o)
 		        o->version, (unsigned)SLIP_CONN_OPTIONS_VERSION);
 	if (o->url == NULL || o->url[0] == '\0')
 		return slip_set_error(SLIP_EINVAL, "conn_new: no URL");
-	for (const char *p = o->url; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f)
+	for (size_t i = 0; o->url[i] != '\0'; i++)
+		if (!url_char_ok(o->url, i))
 			return slip_set_error(SLIP_EINVAL,
 			                      "conn_new: URL \"%s\" contains a "
-			                      "space or control character",
-			                      redact_url(q, o->url));
+			                      "space or control character at "
+			                      "offset %zu",
+			                      redact_url(q, o->url), i);
 	if (o->connect_timeout_ms < 0 || o->op_timeout_ms < 0 ||
 	    o->reconnect_wait_ms < 0)
 		return slip_set_error(SLIP_EINVAL,

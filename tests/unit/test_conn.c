@@ -388,6 +388,10 @@ static void t_scheme_dispatch(void)
 	REQUIRE_OK(slip_conn_new(&c, &o));
 	CHECK(strcmp(slip_conn_backend_name(c), "readonly") == 0);
 	slip_conn_free(c);
+	/* Spaces next to the commas of a cluster list are fine. */
+	o.url = "fake://a:1 , fake://b:2";
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	slip_conn_free(c);
 	/* The built-in memory backend is there without registering. */
 	o.url = "mem://unit-conn";
 	REQUIRE_OK(slip_conn_new(&c, &o));
@@ -407,7 +411,10 @@ static void t_bad_urls(void)
 	        {"zzz://host", "unknown URL scheme \"zzz\""},
 	        {"://host", "malformed URL scheme"},
 	        {"1x://host", "malformed"},
-	        {"fake://a b", "space or control"},
+	        {"fake://a b", "space or control character at offset 8"},
+	        {" fake://a", "space or control"},
+	        {"fake://a,fake://b ", "space or control"},
+	        {"fake://a\t,fake://b", "space or control"},
 	        {"fake://a\n", "space or control"},
 	        {"fake://bad", "fake: bad URL"},
 	};
