@@ -112,6 +112,8 @@ static int validate(slip__replay *out, const uint8_t *data, size_t len)
 		if (st != SLIP__REC_OK)
 			return judge_damage(data, pos, len, st);
 		out->records++;
+		if (r.type == SLIP__REC_PUT)
+			out->puts++;
 		pos += r.size;
 		if (r.type == SLIP__REC_CURSOR) {
 			out->has_state = true;
@@ -153,13 +155,13 @@ static int fold_put(slip__replay *out, slip__index *ix, size_t *cap,
 {
 	slip__replay_item *it;
 	size_t at;
+	bool had;
 
-	if (!slip__index_get(ix, r->key, r->key_len, &at)) {
-		if (slip__index_put(ix, r->key, r->key_len, out->nitems, NULL,
-		                    NULL) != SLIP_OK)
-			return SLIP_ENOMEM;
+	if (slip__index_upsert(ix, r->key, r->key_len, out->nitems, &at,
+	                       &had) != SLIP_OK)
+		return SLIP_ENOMEM;
+	if (!had)
 		return push_item(out, cap, r);
-	}
 	it = &out->items[at];
 	if (!it->live)
 		out->live++;
@@ -178,8 +180,13 @@ static int fold(slip__replay *out, const uint8_t *data)
 	slip__rec r;
 	int rc;
 
-	/* Committed bytes / 64 is a fair guess at the distinct keys. */
-	rc = slip__index_init(&ix, out->committed / 64);
+	/* PUT records bound the distinct keys: size the index once. */
+	rc = slip__index_init(&ix, out->puts);
+	if (rc == SLIP_OK && out->puts > 0) {
+		out->items = malloc(out->puts * sizeof(*out->items));
+		rc = out->items != NULL ? SLIP_OK : SLIP_ENOMEM;
+		cap = out->puts;
+	}
 	while (rc == SLIP_OK && pos < out->committed) {
 		slip__rec_frame(&r, data + pos, out->committed - pos);
 		pos += r.size;
@@ -229,12 +236,69 @@ void slip__replay_free(slip__replay *r)
 
 /* ------------------------------------------------------------------ load */
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const slip_entry *x = *(const slip_entry *const *)a;
-	const slip_entry *y = *(const slip_entry *const *)b;
+/*
+ * Sorting. Keys are compared as strcmp() would (they hold no NUL): bytes,
+ * then length. To keep comparisons out of the scattered key bytes, each
+ * sort element carries a 16-byte window of its key taken just past the
+ * prefix every key shares (a bucket's keys usually share a long one);
+ * only equal windows fall back to the full keys.
+ */
+#define WINDOW 16
 
-	return strcmp(x->key, y->key);
+typedef struct sort_elem {
+	uint8_t win[WINDOW];
+	slip_entry *e;
+	size_t len;
+} sort_elem;
+
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+static int cmp_elem(const void *pa, const void *pb)
+{
+	const sort_elem *a = pa, *b = pb;
+	int c = memcmp(a->win, b->win, WINDOW);
+
+	if (c != 0)
+		return c;
+	return key_cmp((const uint8_t *)a->e->key, a->len,
+	               (const uint8_t *)b->e->key, b->len);
+}
+
+/* Length of the prefix all live keys share; true when already sorted. */
+static bool scan_keys(const slip__replay *r, size_t *lcp)
+{
+	const slip__replay_item *first = NULL, *prev = NULL;
+	bool sorted = true;
+
+	*lcp = 0;
+	for (size_t i = 0; i < r->nitems; i++) {
+		const slip__replay_item *it = &r->items[i];
+		size_t n = 0;
+
+		if (!it->live)
+			continue;
+		if (first == NULL) {
+			first = prev = it;
+			*lcp = it->key_len;
+			continue;
+		}
+		while (n < *lcp && n < it->key_len &&
+		       first->key[n] == it->key[n])
+			n++;
+		*lcp = n;
+		if (sorted &&
+		    key_cmp(prev->key, prev->key_len, it->key, it->key_len) > 0)
+			sorted = false;
+		prev = it;
+	}
+	return sorted;
 }
 
 static int make_entry(slip_entry **out, const slip__replay_item *it)
@@ -257,11 +321,39 @@ static int make_entry(slip_entry **out, const slip__replay_item *it)
 	return SLIP_OK;
 }
 
-/* Builds the sorted entry array of @p snap from the live items. */
+/* Sorts the entries (made in file order) by key. */
+static int sort_entries(slip_snapshot *snap, size_t lcp)
+{
+	sort_elem *el =
+	        malloc((snap->count > 0 ? snap->count : 1) * sizeof(*el));
+
+	if (el == NULL)
+		return SLIP_ENOMEM;
+	for (size_t i = 0; i < snap->count; i++) {
+		slip_entry *e = snap->entries[i];
+		size_t len = strlen(e->key), w = len - lcp;
+
+		memset(el[i].win, 0, WINDOW);
+		memcpy(el[i].win, e->key + lcp, w < WINDOW ? w : WINDOW);
+		el[i].e = e;
+		el[i].len = len;
+	}
+	qsort(el, snap->count, sizeof(*el), cmp_elem);
+	for (size_t i = 0; i < snap->count; i++)
+		snap->entries[i] = el[i].e;
+	free(el);
+	return SLIP_OK;
+}
+
+/*
+ * Builds the entry array of @p snap: entries are made in file order (the
+ * value bytes are read sequentially) and then sorted unless the file
+ * already lists its keys in order, as a compacted file does.
+ */
 static int materialise(slip_snapshot *snap, const slip__replay *r)
 {
-	bool sorted = true;
-	size_t n = 0;
+	size_t lcp, n = 0;
+	bool sorted = scan_keys(r, &lcp);
 
 	snap->entries = calloc(r->live > 0 ? r->live : 1, sizeof(slip_entry *));
 	if (snap->entries == NULL)
@@ -272,14 +364,8 @@ static int materialise(slip_snapshot *snap, const slip__replay *r)
 		if (make_entry(&snap->entries[n], &r->items[i]) != SLIP_OK)
 			return SLIP_ENOMEM;
 		snap->count = ++n;
-		if (n > 1 && sorted &&
-		    strcmp(snap->entries[n - 2]->key,
-		           snap->entries[n - 1]->key) > 0)
-			sorted = false;
 	}
-	if (!sorted)
-		qsort(snap->entries, n, sizeof(*snap->entries), cmp_entry);
-	return SLIP_OK;
+	return sorted ? SLIP_OK : sort_entries(snap, lcp);
 }
 
 int slip_snapshot_load_buffer(slip_snapshot **out, const void *data, size_t len)

@@ -13,8 +13,7 @@
 
 /*
  * A small multiply-xorshift hash over 8-byte words. Keys are short (tens
- * of bytes), so this is a few multiplies per key; never returns 0, which
- * marks empty slots.
+ * of bytes), so this is a few multiplies per key.
  */
 static uint64_t hash_key(const uint8_t *p, size_t len)
 {
@@ -35,7 +34,12 @@ static uint64_t hash_key(const uint8_t *p, size_t len)
 	h ^= h >> 32;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
-	return h == 0 ? 1 : h;
+	return h;
+}
+
+static size_t home_of(const slip__index *ix, const slip__index_slot *s)
+{
+	return (size_t)hash_key(s->key, s->key_len) & (ix->cap - 1);
 }
 
 static int resize(slip__index *ix, size_t cap)
@@ -46,19 +50,19 @@ static int resize(slip__index *ix, size_t cap)
 	slots = calloc(cap, sizeof(*slots));
 	if (slots == NULL)
 		return SLIP_ENOMEM;
+	ix->slots = slots;
+	ix->cap = cap;
 	for (size_t i = 0; i < old_cap; i++) {
 		size_t j;
 
-		if (old[i].hash == 0)
+		if (old[i].key == NULL)
 			continue;
-		j = (size_t)old[i].hash & (cap - 1);
-		while (slots[j].hash != 0)
+		j = home_of(ix, &old[i]);
+		while (slots[j].key != NULL)
 			j = (j + 1) & (cap - 1);
 		slots[j] = old[i];
 	}
 	free(old);
-	ix->slots = slots;
-	ix->cap = cap;
 	return SLIP_OK;
 }
 
@@ -91,16 +95,22 @@ void slip__index_free(slip__index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
+static uint16_t tag_of(uint64_t h)
+{
+	return (uint16_t)(h >> 48);
+}
+
 /* Slot holding @p key, or the empty slot where it would go. */
 static size_t find(const slip__index *ix, uint64_t h, const void *key,
                    size_t key_len)
 {
 	size_t i = (size_t)h & (ix->cap - 1);
+	uint16_t tag = tag_of(h);
 
-	while (ix->slots[i].hash != 0) {
+	while (ix->slots[i].key != NULL) {
 		const slip__index_slot *s = &ix->slots[i];
 
-		if (s->hash == h && s->key_len == key_len &&
+		if (s->tag == tag && s->key_len == key_len &&
 		    memcmp(s->key, key, key_len) == 0)
 			return i;
 		i = (i + 1) & (ix->cap - 1);
@@ -113,10 +123,10 @@ bool slip__index_get(const slip__index *ix, const void *key, size_t key_len,
 {
 	size_t i;
 
-	if (ix->cap == 0)
+	if (ix->cap == 0 || key_len > UINT16_MAX)
 		return false;
 	i = find(ix, hash_key(key, key_len), key, key_len);
-	if (ix->slots[i].hash == 0)
+	if (ix->slots[i].key == NULL)
 		return false;
 	*val = ix->slots[i].val;
 	return true;
@@ -129,6 +139,8 @@ int slip__index_put(slip__index *ix, const void *key, size_t key_len,
 	slip__index_slot *s;
 	size_t i;
 
+	if (key_len > UINT16_MAX || val > UINT32_MAX || key == NULL)
+		return SLIP_EINVAL;
 	if ((ix->count + 1) * 2 > ix->cap) {
 		if (resize(ix, ix->cap == 0 ? 16 : ix->cap * 2) != SLIP_OK)
 			return SLIP_ENOMEM;
@@ -136,15 +148,40 @@ int slip__index_put(slip__index *ix, const void *key, size_t key_len,
 	i = find(ix, h, key, key_len);
 	s = &ix->slots[i];
 	if (had != NULL)
-		*had = s->hash != 0;
+		*had = s->key != NULL;
 	if (old != NULL)
-		*old = s->hash != 0 ? s->val : 0;
-	if (s->hash == 0)
+		*old = s->key != NULL ? s->val : 0;
+	if (s->key == NULL)
 		ix->count++;
-	s->hash = h;
 	s->key = key;
-	s->key_len = key_len;
-	s->val = val;
+	s->tag = tag_of(h);
+	s->key_len = (uint16_t)key_len;
+	s->val = (uint32_t)val;
+	return SLIP_OK;
+}
+
+int slip__index_upsert(slip__index *ix, const void *key, size_t key_len,
+                       size_t fresh, size_t *val, bool *had)
+{
+	uint64_t h = hash_key(key, key_len);
+	slip__index_slot *s;
+
+	if (key_len > UINT16_MAX || fresh > UINT32_MAX || key == NULL)
+		return SLIP_EINVAL;
+	if ((ix->count + 1) * 2 > ix->cap) {
+		if (resize(ix, ix->cap == 0 ? 16 : ix->cap * 2) != SLIP_OK)
+			return SLIP_ENOMEM;
+	}
+	s = &ix->slots[find(ix, h, key, key_len)];
+	*had = s->key != NULL;
+	if (!*had) {
+		s->key = key;
+		s->tag = tag_of(h);
+		s->key_len = (uint16_t)key_len;
+		s->val = (uint32_t)fresh;
+		ix->count++;
+	}
+	*val = s->val;
 	return SLIP_OK;
 }
 
@@ -153,11 +190,11 @@ bool slip__index_del(slip__index *ix, const void *key, size_t key_len,
 {
 	size_t mask, i, j;
 
-	if (ix->cap == 0)
+	if (ix->cap == 0 || key_len > UINT16_MAX)
 		return false;
 	mask = ix->cap - 1;
 	i = find(ix, hash_key(key, key_len), key, key_len);
-	if (ix->slots[i].hash == 0)
+	if (ix->slots[i].key == NULL)
 		return false;
 	if (old != NULL)
 		*old = ix->slots[i].val;
@@ -170,15 +207,15 @@ bool slip__index_del(slip__index *ix, const void *key, size_t key_len,
 		size_t home;
 
 		j = (j + 1) & mask;
-		if (ix->slots[j].hash == 0)
+		if (ix->slots[j].key == NULL)
 			break;
-		home = (size_t)ix->slots[j].hash & mask;
+		home = home_of(ix, &ix->slots[j]);
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			ix->slots[i] = ix->slots[j];
 			i = j;
 		}
 	}
-	ix->slots[i].hash = 0;
+	ix->slots[i].key = NULL;
 	ix->count--;
 	return true;
 }

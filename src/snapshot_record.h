@@ -107,6 +107,7 @@ typedef struct slip__replay {
 	slip_cursor cursor;
 	size_t committed; /**< offset just past the last cursor record */
 	uint64_t records; /**< records read, committed or not */
+	size_t puts;      /**< PUT records among them */
 	slip__replay_item *items; /**< keys in order of first appearance */
 	size_t nitems;
 	size_t live; /**< items with live set */
