@@ -97,8 +97,8 @@ END {
 		print ""
 		print "| callgrind (instructions, machine-load independent) | per item |"
 		print "|-----------------------------------------------------|----------|"
-		printf "| %-51s | %8s |\n", "snapshot load, per record", human(median("cg.snapload_ir"))
-		printf "| %-51s | %8s |\n", "snapshot encode+write+checkpoint, per record", human(median("cg.snapgen_ir"))
-		printf "| %-51s | %8s |\n", "channel entry new+send+recv+free, per entry", human(median("cg.chan_ir"))
+		printf "| %-51s | %8s |\n", "snapshot load (slip_snapshot_load), per record", human(median("cg.snapload_ir"))
+		printf "| %-51s | %8s |\n", "snapshot writer_write + checkpoint, per record", human(median("cg.snapgen_ir"))
+		printf "| %-51s | %8s |\n", "channel send + recv (2 threads), per entry", human(median("cg.chan_ir"))
 	}
 }
