@@ -284,32 +284,28 @@ static const char *redact_url(char *buf, const char *url)
 	size_t o = 0;
 	const char *p = url;
 
-	while (*p != '\0' && o < sizeof(tmp) - 8) {
+	/* One comma-separated member per turn; stop when tmp is nearly full. */
+	while (*p != '\0' && o + 8 < sizeof(tmp)) {
+		const char *end = p + strcspn(p, ",");
 		const char *sep = strstr(p, "://");
-		const char *comma = strchr(p, ',');
-		const char *at, *stop;
+		const char *auth = sep != NULL && sep < end ? sep + 3 : p;
+		const char *at = NULL;
 
-		if (comma != NULL && sep != NULL && comma < sep)
-			sep = NULL;
-		if (sep == NULL) {
-			/* No scheme in this part: copy up to the next comma. */
-			stop = strchr(p, ',');
-			stop = stop != NULL ? stop + 1 : p + strlen(p);
-		} else {
-			stop = sep + 3;
-		}
-		while (p < stop && o < sizeof(tmp) - 8)
+		/* The last '@' of the member: passwords may hold '/' or '@'. */
+		for (const char *x = auth; x < end; x++)
+			if (*x == '@')
+				at = x;
+		while (p < auth && o + 8 < sizeof(tmp))
 			tmp[o++] = *p++;
-		if (sep == NULL)
-			continue;
-		/* Userinfo ends at '@' before the next '/', ',' or end. */
-		stop = p + strcspn(p, "/,");
-		at = memchr(p, '@', (size_t)(stop - p));
-		if (at != NULL) {
+		if (at != NULL && p == auth) {
 			memcpy(tmp + o, "***", 3);
 			o += 3;
 			p = at;
 		}
+		while (p < end && o + 8 < sizeof(tmp))
+			tmp[o++] = *p++;
+		if (*p == ',' && o + 8 < sizeof(tmp))
+			tmp[o++] = *p++;
 	}
 	tmp[o] = '\0';
 	return slip__quote(buf, tmp);

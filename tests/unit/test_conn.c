@@ -455,6 +455,14 @@ static void t_url_redacted(void)
 	CHECK_RC(slip_connect(&c, "zzz://h1,zzz://bob:pw@h2"), SLIP_EINVAL);
 	CHECK(strstr(slip_last_error(), "pw@") == NULL);
 	CHECK(strstr(slip_last_error(), "***@h2") != NULL);
+	/* No scheme at all, and a password holding '/' and '@'. */
+	CHECK_RC(slip_connect(&c, "alice:pw@host:4222"), SLIP_EINVAL);
+	CHECK(strstr(slip_last_error(), "has no scheme") != NULL);
+	CHECK(strstr(slip_last_error(), "pw") == NULL);
+	CHECK(strstr(slip_last_error(), "\"***@host:4222\"") != NULL);
+	CHECK_RC(slip_connect(&c, "zzz://u:p/w@x@h"), SLIP_EINVAL);
+	CHECK(strstr(slip_last_error(), "p/w") == NULL);
+	CHECK(strstr(slip_last_error(), "zzz://***@h") != NULL);
 }
 
 static void t_bad_options(void)
