@@ -51,6 +51,9 @@ if [ -z "$BIN" ]; then
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
 		-DSLIP_WERROR=OFF >/dev/null
 	cmake --build "$BUILD" -j2 --target slip-bench-raw slip-bench >/dev/null
+	# bench/snapshot's own figures, when that benchmark is in the tree.
+	cmake --build "$BUILD" -j2 --target bench-snapshot >/dev/null 2>&1 ||
+		true
 	BIN=$BUILD/bench
 fi
 RAW=$BIN/slip-bench-raw
@@ -235,6 +238,13 @@ NATS_PID=
 # ------------------------------------------------------------------ table
 awk -v quick=$QUICK -v nscan="$N_SCAN" -v nsnap="$N_SNAP" -v nbig="$N_BIG" \
 	-f "$ROOT/bench/table.awk" "$RES"
+SNAPBENCH=$BIN/snapshot/bench-snapshot
+if [ $QUICK = 0 ] && [ -x "$SNAPBENCH" ]; then
+	echo
+	echo "bench/snapshot (bench-snapshot, its own file layout):"
+	(cd "$TMP" && TMPDIR=$TMP timeout 300 "$SNAPBENCH" 2>&1) ||
+		echo "bench.sh: bench-snapshot failed" >&2
+fi
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 	"$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
