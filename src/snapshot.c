@@ -368,7 +368,8 @@ static int materialise(slip_snapshot *snap, const slip__replay *r)
 	return sorted ? SLIP_OK : sort_entries(snap, lcp);
 }
 
-int slip_snapshot_load_buffer(slip_snapshot **out, const void *data, size_t len)
+SLIP_EXTERN int slip_snapshot_load_buffer(slip_snapshot **out, const void *data,
+                                          size_t len)
 {
 	slip_snapshot *snap = NULL;
 	slip__replay r;
@@ -411,7 +412,7 @@ static int with_path(int rc, const char *path)
 	return slip_set_error(rc, "load \"%s\": %s", path, msg);
 }
 
-int slip_snapshot_load(slip_snapshot **out, const char *path)
+SLIP_EXTERN int slip_snapshot_load(slip_snapshot **out, const char *path)
 {
 	const slip__fileio *io = slip__fileio_get();
 	uint8_t *data = NULL;
@@ -445,7 +446,7 @@ int slip_snapshot_load(slip_snapshot **out, const char *path)
 	return SLIP_OK;
 }
 
-void slip_snapshot_free(slip_snapshot *snap)
+SLIP_EXTERN void slip_snapshot_free(slip_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
@@ -455,7 +456,8 @@ void slip_snapshot_free(slip_snapshot *snap)
 	free(snap);
 }
 
-const slip_entry *slip_snapshot_find(const slip_snapshot *snap, const char *key)
+SLIP_EXTERN const slip_entry *slip_snapshot_find(const slip_snapshot *snap,
+                                                 const char *key)
 {
 	size_t lo = 0, hi;
 

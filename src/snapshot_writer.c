@@ -237,8 +237,9 @@ static char *dup_str(const char *a, const char *b)
 	return s;
 }
 
-int slip_snapshot_writer_open(slip_snapshot_writer **out, const char *path,
-                              uint64_t compact_threshold)
+SLIP_EXTERN int slip_snapshot_writer_open(slip_snapshot_writer **out,
+                                          const char *path,
+                                          uint64_t compact_threshold)
 {
 	const slip__fileio *io = slip__fileio_get();
 	slip_snapshot_writer *w;
@@ -286,7 +287,7 @@ done:
 	return SLIP_OK;
 }
 
-void slip_snapshot_writer_free(slip_snapshot_writer *w)
+SLIP_EXTERN void slip_snapshot_writer_free(slip_snapshot_writer *w)
 {
 	if (w == NULL)
 		return;
@@ -348,8 +349,8 @@ static int check_update(const slip_entry *u)
 	return SLIP_OK;
 }
 
-int slip_snapshot_writer_write(slip_snapshot_writer *w,
-                               const slip_entry *update)
+SLIP_EXTERN int slip_snapshot_writer_write(slip_snapshot_writer *w,
+                                           const slip_entry *update)
 {
 	slip_entry *e = NULL;
 	size_t klen, size;
@@ -396,9 +397,9 @@ static void roll_back(slip_snapshot_writer *w)
 	(void)slip__fileio_get()->ftruncate(w->fd, (off_t)w->committed);
 }
 
-int slip_snapshot_writer_checkpoint(slip_snapshot_writer *w,
-                                    const slip_cursor *cursor,
-                                    bool *compact_due)
+SLIP_EXTERN int slip_snapshot_writer_checkpoint(slip_snapshot_writer *w,
+                                                const slip_cursor *cursor,
+                                                bool *compact_due)
 {
 	const slip__fileio *io = slip__fileio_get();
 	size_t total;
@@ -532,7 +533,7 @@ done:
 	return rc;
 }
 
-int slip_snapshot_writer_compact(slip_snapshot_writer *w)
+SLIP_EXTERN int slip_snapshot_writer_compact(slip_snapshot_writer *w)
 {
 	const slip__fileio *io = slip__fileio_get();
 	const char *step = "open temp file";
@@ -574,18 +575,19 @@ int slip_snapshot_writer_compact(slip_snapshot_writer *w)
 
 /* ------------------------------------------------------------- accessors */
 
-const slip_cursor *slip_snapshot_writer_cursor(const slip_snapshot_writer *w)
+SLIP_EXTERN const slip_cursor *
+slip_snapshot_writer_cursor(const slip_snapshot_writer *w)
 {
 	return w != NULL ? &w->cursor : NULL;
 }
 
-size_t slip_snapshot_writer_count(const slip_snapshot_writer *w)
+SLIP_EXTERN size_t slip_snapshot_writer_count(const slip_snapshot_writer *w)
 {
 	return w != NULL ? w->nlive : 0;
 }
 
-const slip_entry *slip_snapshot_writer_get(const slip_snapshot_writer *w,
-                                           const char *key)
+SLIP_EXTERN const slip_entry *
+slip_snapshot_writer_get(const slip_snapshot_writer *w, const char *key)
 {
 	size_t at;
 
@@ -595,8 +597,8 @@ const slip_entry *slip_snapshot_writer_get(const slip_snapshot_writer *w,
 	return w->live[at];
 }
 
-int slip_snapshot_writer_foreach(const slip_snapshot_writer *w,
-                                 slip_entry_visit cb, void *payload)
+SLIP_EXTERN int slip_snapshot_writer_foreach(const slip_snapshot_writer *w,
+                                             slip_entry_visit cb, void *payload)
 {
 	if (w == NULL || cb == NULL)
 		return slip_set_error(SLIP_EINVAL, "snapshot foreach: NULL "
@@ -610,7 +612,8 @@ int slip_snapshot_writer_foreach(const slip_snapshot_writer *w,
 	return SLIP_OK;
 }
 
-uint64_t slip_snapshot_writer_appended(const slip_snapshot_writer *w)
+SLIP_EXTERN uint64_t
+slip_snapshot_writer_appended(const slip_snapshot_writer *w)
 {
 	return w != NULL ? w->appended : 0;
 }
