@@ -1,0 +1,408 @@
+/*
+ * src/dispatch.c — the reader, writer and watcher calls of conn.h.
+ *
+ * Each call validates every argument (handle, key or prefix, value, version,
+ * options) and the connection state before the backend sees it, so backends
+ * only ever receive well-formed input. keys and scan build their lists here
+ * on top of the backend's one-pass callbacks; slip_watch() always closes the
+ * sending side of the channel before it returns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_internal.h"
+#include "quote.h"
+
+/* ================================================================= reader */
+
+/*
+ * Common checks of a keyed call: handle, key, connection. Returns the
+ * store through @p out.
+ */
+static int keyed(slip_store *s, const char *op, const char *key)
+{
+	if (s == NULL)
+		return slip_set_error(SLIP_EINVAL, "%s: NULL handle", op);
+	if (slip_key_validate(key) != SLIP_OK)
+		return slip__with_op(SLIP_EINVAL, op);
+	return slip__conn_check(s->conn, op, key);
+}
+
+static int read_one(slip_reader *r, const char *op, const char *key,
+                    slip_entry **out, bool tombstones)
+{
+	slip_store *s = r == NULL ? NULL : r->store;
+	int rc;
+
+	if (out == NULL)
+		return slip_set_error(SLIP_EINVAL, "%s: NULL out", op);
+	*out = NULL;
+	rc = keyed(s, op, key);
+	if (rc != SLIP_OK)
+		return rc;
+	if (tombstones)
+		return s->conn->be->entry(s->impl, key, out);
+	return s->conn->be->get(s->impl, key, out);
+}
+
+SLIP_EXTERN int slip_reader_get(slip_reader *r, const char *key,
+                                slip_entry **out)
+{
+	return read_one(r, "get", key, out, false);
+}
+
+SLIP_EXTERN int slip_reader_entry(slip_reader *r, const char *key,
+                                  slip_entry **out)
+{
+	return read_one(r, "entry", key, out, true);
+}
+
+/* Common checks of a prefixed call; NULL prefix becomes "". */
+static int prefixed(slip_reader *r, const char *op, const char **prefix)
+{
+	if (r == NULL)
+		return slip_set_error(SLIP_EINVAL, "%s: NULL reader", op);
+	if (*prefix == NULL)
+		*prefix = "";
+	if (slip_prefix_validate(*prefix) != SLIP_OK)
+		return slip__with_op(SLIP_EINVAL, op);
+	return slip__conn_check(r->store->conn, op, r->store->name);
+}
+
+/* Grows an array of pointers to hold one more; SLIP_ENOMEM on failure. */
+static int grow(void ***arr, size_t count, size_t *cap)
+{
+	void **bigger;
+	size_t n;
+
+	if (count < *cap)
+		return SLIP_OK;
+	n = *cap == 0 ? 64 : *cap * 2;
+	bigger = realloc(*arr, n * sizeof(void *));
+	if (bigger == NULL)
+		return slip_set_error(SLIP_ENOMEM,
+		                      "out of memory listing %zu "
+		                      "entries",
+		                      count);
+	*arr = bigger;
+	*cap = n;
+	return SLIP_OK;
+}
+
+struct collect {
+	void **items;
+	size_t count, cap;
+};
+
+static int collect_key(void *payload, slip_entry *e)
+{
+	struct collect *c = payload;
+	size_t len = strlen(e->key);
+	char *k;
+	int rc = grow(&c->items, c->count, &c->cap);
+
+	if (rc == SLIP_OK) {
+		k = malloc(len + 1);
+		if (k == NULL) {
+			rc = slip_set_error(SLIP_ENOMEM, "keys: out of memory");
+		} else {
+			memcpy(k, e->key, len + 1);
+			c->items[c->count++] = k;
+		}
+	}
+	slip_entry_free(e);
+	return rc;
+}
+
+static int collect_entry(void *payload, slip_entry *e)
+{
+	struct collect *c = payload;
+	int rc = grow(&c->items, c->count, &c->cap);
+
+	if (rc != SLIP_OK) {
+		slip_entry_free(e);
+		return rc;
+	}
+	c->items[c->count++] = e;
+	return SLIP_OK;
+}
+
+SLIP_EXTERN int slip_reader_keys(slip_reader *r, const char *prefix,
+                                 slip_key_list *out)
+{
+	struct collect c = {NULL, 0, 0};
+	int rc;
+
+	if (out == NULL)
+		return slip_set_error(SLIP_EINVAL, "keys: NULL out");
+	out->count = 0;
+	out->keys = NULL;
+	rc = prefixed(r, "keys", &prefix);
+	if (rc != SLIP_OK)
+		return rc;
+	rc = r->store->conn->be->keys(r->store->impl, prefix, collect_key, &c);
+	if (rc != SLIP_OK) {
+		slip_key_list tmp = {c.count, (char **)c.items};
+		slip_key_list_free(&tmp);
+		return rc;
+	}
+	out->count = c.count;
+	out->keys = (char **)c.items;
+	return SLIP_OK;
+}
+
+SLIP_EXTERN int slip_reader_scan(slip_reader *r, const char *prefix,
+                                 slip_entry_list *out)
+{
+	struct collect c = {NULL, 0, 0};
+	int rc;
+
+	if (out == NULL)
+		return slip_set_error(SLIP_EINVAL, "scan: NULL out");
+	out->count = 0;
+	out->entries = NULL;
+	rc = prefixed(r, "scan", &prefix);
+	if (rc != SLIP_OK)
+		return rc;
+	rc = r->store->conn->be->scan(r->store->impl, prefix, collect_entry,
+	                              &c);
+	if (rc != SLIP_OK) {
+		slip_entry_list tmp = {c.count, (slip_entry **)c.items};
+		slip_entry_list_free(&tmp);
+		return rc;
+	}
+	out->count = c.count;
+	out->entries = (slip_entry **)c.items;
+	return SLIP_OK;
+}
+
+SLIP_EXTERN int slip_reader_scan_each(slip_reader *r, const char *prefix,
+                                      bool keys_only, slip_entry_cb cb,
+                                      void *payload)
+{
+	const slip_backend *be;
+	int rc;
+
+	if (cb == NULL)
+		return slip_set_error(SLIP_EINVAL, "scan: NULL callback");
+	rc = prefixed(r, "scan", &prefix);
+	if (rc != SLIP_OK)
+		return rc;
+	be = r->store->conn->be;
+	if (keys_only)
+		return be->keys(r->store->impl, prefix, cb, payload);
+	return be->scan(r->store->impl, prefix, cb, payload);
+}
+
+/* ================================================================= writer */
+
+static int check_value(const char *op, const char *key, const void *value,
+                       size_t len)
+{
+	char q[SLIP_QUOTE_BUF];
+
+	if (value == NULL && len > 0)
+		return slip_set_error(SLIP_EINVAL,
+		                      "%s \"%s\": NULL value with length %zu",
+		                      op, slip__quote(q, key), len);
+	return SLIP_OK;
+}
+
+static int check_expected(const char *op, const char *key,
+                          const slip_version *v)
+{
+	char q[SLIP_QUOTE_BUF];
+
+	if (v == NULL)
+		return slip_set_error(SLIP_EINVAL,
+		                      "%s \"%s\": NULL expected version", op,
+		                      slip__quote(q, key));
+	if (v->len < 1 || v->len > SLIP_VERSION_MAX)
+		return slip_set_error(SLIP_EINVAL,
+		                      "%s \"%s\": expected version of %u bytes "
+		                      "(must be 1..%d)",
+		                      op, slip__quote(q, key), (unsigned)v->len,
+		                      SLIP_VERSION_MAX);
+	return SLIP_OK;
+}
+
+/* Handle, key and value checks shared by every write. */
+static int writable(slip_writer *w, const char *op, const char *key,
+                    const void *value, size_t len)
+{
+	if (w == NULL)
+		return slip_set_error(SLIP_EINVAL,
+		                      "%s: NULL writer (read-only store?)", op);
+	if (slip_key_validate(key) != SLIP_OK)
+		return slip__with_op(SLIP_EINVAL, op);
+	if (check_value(op, key, value, len) != SLIP_OK)
+		return SLIP_EINVAL;
+	return SLIP_OK;
+}
+
+SLIP_EXTERN int slip_writer_put(slip_writer *w, const char *key,
+                                const void *value, size_t len,
+                                slip_version *out_version)
+{
+	int rc = writable(w, "put", key, value, len);
+
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "put", key);
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->put(w->store->impl, key, value, len,
+	                               out_version);
+}
+
+SLIP_EXTERN int slip_writer_create(slip_writer *w, const char *key,
+                                   const void *value, size_t len,
+                                   slip_version *out_version)
+{
+	int rc = writable(w, "create", key, value, len);
+
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "create", key);
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->create(w->store->impl, key, value, len,
+	                                  out_version);
+}
+
+SLIP_EXTERN int slip_writer_update(slip_writer *w, const char *key,
+                                   const void *value, size_t len,
+                                   const slip_version *expected,
+                                   slip_version *out_version)
+{
+	int rc = writable(w, "update", key, value, len);
+
+	if (rc == SLIP_OK)
+		rc = check_expected("update", key, expected);
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "update", key);
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->update(w->store->impl, key, value, len,
+	                                  expected, out_version);
+}
+
+SLIP_EXTERN int slip_writer_delete(slip_writer *w, const char *key)
+{
+	int rc = writable(w, "delete", key, NULL, 0);
+
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "delete", key);
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->del(w->store->impl, key);
+}
+
+SLIP_EXTERN int slip_writer_delete_version(slip_writer *w, const char *key,
+                                           const slip_version *expected)
+{
+	int rc = writable(w, "delete_version", key, NULL, 0);
+
+	if (rc == SLIP_OK)
+		rc = check_expected("delete_version", key, expected);
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "delete_version", key);
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->delete_version(w->store->impl, key,
+	                                          expected);
+}
+
+SLIP_EXTERN int slip_writer_purge(slip_writer *w, const char *key)
+{
+	int rc = writable(w, "purge", key, NULL, 0);
+
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "purge", key);
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->purge(w->store->impl, key);
+}
+
+/* ================================================================ watcher */
+
+/* Validates @p opts (NULL = defaults) into @p o; NULL prefix becomes "". */
+static int check_watch(const slip_watch_options *opts, slip_watch_options *o)
+{
+	if (opts != NULL)
+		*o = *opts;
+	if (o->version != SLIP_WATCH_OPTIONS_VERSION)
+		return slip_set_error(
+		        SLIP_EINVAL,
+		        "watch: options version %u, expected %u "
+		        "(initialise with SLIP_WATCH_OPTIONS_INIT)",
+		        o->version, (unsigned)SLIP_WATCH_OPTIONS_VERSION);
+	if (o->prefix == NULL)
+		o->prefix = "";
+	if (slip_prefix_validate(o->prefix) != SLIP_OK)
+		return slip__with_op(SLIP_EINVAL, "watch");
+	if (o->from != NULL && o->from->len > SLIP_CURSOR_MAX)
+		return slip_set_error(SLIP_EINVAL,
+		                      "watch: cursor of %u bytes (at most %d)",
+		                      (unsigned)o->from->len, SLIP_CURSOR_MAX);
+	if ((o->flags & ~SLIP_WATCH_MARKERS) != 0)
+		return slip_set_error(SLIP_EINVAL, "watch: unknown flags 0x%x",
+		                      o->flags & ~SLIP_WATCH_MARKERS);
+	return SLIP_OK;
+}
+
+SLIP_EXTERN int slip_watch(slip_watcher *w, const slip_watch_options *opts,
+                           slip_chan *tx)
+{
+	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+	int rc;
+
+	if (tx == NULL)
+		return slip_set_error(SLIP_EINVAL, "watch: NULL channel");
+	if (w == NULL) {
+		rc = slip_set_error(SLIP_EINVAL, "watch: NULL watcher (the "
+		                                 "backend cannot stream?)");
+		goto done;
+	}
+	rc = check_watch(opts, &o);
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, "watch", w->store->name);
+	if (rc == SLIP_OK)
+		rc = w->store->conn->be->watch(w->store->impl, &o, tx);
+done:
+	/* The receiver learns the watch is over, whatever the outcome. */
+	slip_chan_close_send(tx);
+	return rc;
+}
+
+SLIP_EXTERN int slip_watch_all(slip_watcher *w, slip_chan *tx)
+{
+	return slip_watch(w, NULL, tx);
+}
+
+SLIP_EXTERN int slip_watch_prefix(slip_watcher *w, const char *prefix,
+                                  slip_chan *tx)
+{
+	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+
+	o.prefix = prefix;
+	return slip_watch(w, &o, tx);
+}
+
+SLIP_EXTERN int slip_watch_all_from(slip_watcher *w, const slip_cursor *cursor,
+                                    slip_chan *tx)
+{
+	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+
+	o.from = cursor;
+	return slip_watch(w, &o, tx);
+}
+
+SLIP_EXTERN int slip_watch_prefix_from(slip_watcher *w, const char *prefix,
+                                       const slip_cursor *cursor, slip_chan *tx)
+{
+	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+
+	o.prefix = prefix;
+	o.from = cursor;
+	return slip_watch(w, &o, tx);
+}
