@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+bool snapt_big_values;
+
 char *snapt_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -164,6 +166,46 @@ uint64_t snapt_cursor_n(const slip_cursor *c)
 	return n;
 }
 
+static uint8_t big_byte(uint64_t n, size_t i)
+{
+	return (uint8_t)(n * 7 + i * 13 + (i >> 9));
+}
+
+/* The big value of batch @p n (see snapt_big_values). */
+static int put_big(uint64_t n, slip_snapshot_writer *w)
+{
+	slip_version v = slip_version_from_u64(n * 1000 + 999);
+	uint8_t *val = malloc(SNAPT_BIG_LEN);
+	slip_entry *e = NULL;
+	int rc;
+
+	if (val == NULL)
+		return SLIP_ENOMEM;
+	for (size_t i = 0; i < SNAPT_BIG_LEN; i++)
+		val[i] = big_byte(n, i);
+	rc = slip_entry_new(&e, SNAPT_BIG_KEY, val, SNAPT_BIG_LEN, &v,
+	                    SLIP_OP_PUT);
+	if (rc == SLIP_OK)
+		rc = slip_snapshot_writer_write(w, e);
+	slip_entry_free(e);
+	free(val);
+	return rc;
+}
+
+static bool big_matches(uint64_t n, const slip_entry *e)
+{
+	slip_version v = slip_version_from_u64(n * 1000 + 999);
+
+	if (e == NULL || strcmp(e->key, SNAPT_BIG_KEY) != 0 ||
+	    e->value_len != SNAPT_BIG_LEN || !slip_version_eq(&e->version, &v))
+		return false;
+	for (size_t i = 0; i < SNAPT_BIG_LEN; i++) {
+		if (e->value[i] != big_byte(n, i))
+			return false;
+	}
+	return true;
+}
+
 int snapt_batch(uint64_t seed, uint64_t n, snapt_state *st,
                 slip_snapshot_writer *w)
 {
@@ -181,6 +223,11 @@ int snapt_batch(uint64_t seed, uint64_t n, snapt_state *st,
 		if (w != NULL)
 			rc = slip_snapshot_writer_write(w, e);
 		slip_entry_free(e);
+	}
+	if (rc == SLIP_OK && snapt_big_values && n % 4 == 0) {
+		st->big_n = n;
+		if (w != NULL)
+			rc = put_big(n, w);
 	}
 	st->cursor = snapt_cursor(n);
 	return rc;
@@ -217,6 +264,12 @@ bool snapt_equal(const snapt_state *st, const slip_snapshot *snap)
 			return false;
 		n++;
 	}
+	if (st->big_n > 0) {
+		if (n >= snap->count ||
+		    !big_matches(st->big_n, snap->entries[n]))
+			return false;
+		n++;
+	}
 	return n == snap->count;
 }
 
@@ -238,6 +291,12 @@ bool snapt_writer_equal(const snapt_state *st, const slip_snapshot_writer *w)
 			continue;
 		}
 		if (!entry_matches(st, k, e))
+			return false;
+		n++;
+	}
+	if (st->big_n > 0) {
+		if (!big_matches(st->big_n,
+		                 slip_snapshot_writer_get(w, SNAPT_BIG_KEY)))
 			return false;
 		n++;
 	}

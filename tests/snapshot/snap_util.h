@@ -23,8 +23,18 @@ typedef struct snapt_state {
 	uint8_t val[SNAPT_KEYS][SNAPT_VALMAX];
 	slip_version ver[SNAPT_KEYS];
 	slip_cursor cursor;
-	uint64_t seq; /**< updates applied so far (their version) */
+	uint64_t seq;   /**< updates applied so far (their version) */
+	uint64_t big_n; /**< batch that last put SNAPT_BIG_KEY (0: none) */
 } snapt_state;
+
+/*
+ * When snapt_big_values is set, every fourth batch also puts a value of
+ * SNAPT_BIG_LEN bytes under SNAPT_BIG_KEY (which sorts after every other
+ * key), so appends are large enough for a SIGKILL to tear them.
+ */
+#define SNAPT_BIG_KEY "zz/big"
+#define SNAPT_BIG_LEN (768 * 1024)
+extern bool snapt_big_values;
 
 /** Makes a fresh temp directory; returns a malloc'd path. */
 char *snapt_tmpdir(void);
