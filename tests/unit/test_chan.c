@@ -129,6 +129,52 @@ static void t_back_pressure(void)
 	slip_chan_free(b.ch);
 }
 
+struct timed_sender {
+	slip_chan *ch;
+	int rc;
+};
+
+static void *send_timed(void *arg)
+{
+	struct timed_sender *t = arg;
+	slip_entry *e = mk(77);
+
+	t->rc = slip_chan_send_timeout(t->ch, e, 5000);
+	if (t->rc != SLIP_OK)
+		slip_entry_free(e);
+	return NULL;
+}
+
+/* A timed send / receive succeeds when the other side acts in time. */
+static void t_timed_wakeups(void)
+{
+	struct timed_sender t = {0};
+	slip_entry *e = NULL;
+	pthread_t th;
+
+	REQUIRE_OK(slip_chan_new(&t.ch, 1));
+	CHECK_OK(slip_chan_send(t.ch, mk(1)));
+	REQUIRE(pthread_create(&th, NULL, send_timed, &t) == 0);
+	sleep_ms(30);
+	REQUIRE_OK(slip_chan_recv(t.ch, &e, 0));
+	CHECK(e->pending == 1);
+	slip_entry_free(e);
+	/* The timed sender gets the freed slot long before its timeout. */
+	REQUIRE_OK(slip_chan_recv(t.ch, &e, 5000));
+	CHECK(e->pending == 77);
+	slip_entry_free(e);
+	pthread_join(th, NULL);
+	CHECK(t.rc == SLIP_OK);
+	/* A receiver waiting with a timeout is woken by a send. */
+	REQUIRE(pthread_create(&th, NULL, send_timed, &t) == 0);
+	REQUIRE_OK(slip_chan_recv(t.ch, &e, 5000));
+	CHECK(e->pending == 77);
+	slip_entry_free(e);
+	pthread_join(th, NULL);
+	CHECK(t.rc == SLIP_OK);
+	slip_chan_free(t.ch);
+}
+
 /* close_recv wakes a blocked sender with ECLOSED and frees the queue. */
 static void t_close_recv_wakes_sender(void)
 {
@@ -421,6 +467,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_fifo),
         SLIP_TEST(t_timeouts),
         SLIP_TEST(t_back_pressure),
+        SLIP_TEST(t_timed_wakeups),
         SLIP_TEST(t_close_recv_wakes_sender),
         SLIP_TEST(t_drain_after_close_send),
         SLIP_TEST(t_close_send_wakes_receiver),
