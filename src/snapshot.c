@@ -172,12 +172,19 @@ static int fold_put(slip__replay *out, slip__index *ix, size_t *cap,
 	return SLIP_OK;
 }
 
+/*
+ * Number of records framed ahead of the one being folded, so their index
+ * slots are prefetched: with a million keys the index is far larger than
+ * the cache and each lookup would otherwise wait on memory.
+ */
+#define LOOKAHEAD 8
+
 /* Pass 2: folds the committed records (CRCs already checked). */
 static int fold(slip__replay *out, const uint8_t *data)
 {
-	size_t pos = SLIP__SNAP_HEADER_LEN, cap = 0, at;
+	size_t pos = SLIP__SNAP_HEADER_LEN, ahead = pos, cap = 0, at;
 	slip__index ix;
-	slip__rec r;
+	slip__rec r, f;
 	int rc;
 
 	/* PUT records bound the distinct keys: size the index once. */
@@ -187,7 +194,20 @@ static int fold(slip__replay *out, const uint8_t *data)
 		rc = out->items != NULL ? SLIP_OK : SLIP_ENOMEM;
 		cap = out->puts;
 	}
+	for (int i = 0; i < LOOKAHEAD && ahead < out->committed; i++) {
+		slip__rec_frame(&f, data + ahead, out->committed - ahead);
+		if (f.type != SLIP__REC_CURSOR)
+			slip__index_prefetch(&ix, f.key, f.key_len);
+		ahead += f.size;
+	}
 	while (rc == SLIP_OK && pos < out->committed) {
+		if (ahead < out->committed) {
+			slip__rec_frame(&f, data + ahead,
+			                out->committed - ahead);
+			if (f.type != SLIP__REC_CURSOR)
+				slip__index_prefetch(&ix, f.key, f.key_len);
+			ahead += f.size;
+		}
 		slip__rec_frame(&r, data + pos, out->committed - pos);
 		pos += r.size;
 		if (r.type == SLIP__REC_PUT) {

@@ -185,6 +185,17 @@ int slip__index_upsert(slip__index *ix, const void *key, size_t key_len,
 	return SLIP_OK;
 }
 
+void slip__index_prefetch(const slip__index *ix, const void *key,
+                          size_t key_len)
+{
+	if (ix->cap == 0)
+		return;
+#if defined(__GNUC__)
+	__builtin_prefetch(
+	        &ix->slots[(size_t)hash_key(key, key_len) & (ix->cap - 1)]);
+#endif
+}
+
 bool slip__index_del(slip__index *ix, const void *key, size_t key_len,
                      size_t *old)
 {

@@ -61,6 +61,10 @@ int slip__index_put(slip__index *ix, const void *key, size_t key_len,
 int slip__index_upsert(slip__index *ix, const void *key, size_t key_len,
                        size_t fresh, size_t *val, bool *had);
 
+/** Hints that @p key is about to be looked up (prefetches its slot). */
+void slip__index_prefetch(const slip__index *ix, const void *key,
+                          size_t key_len);
+
 /** Removes @p key; true with *old (optional) set when it was present. */
 bool slip__index_del(slip__index *ix, const void *key, size_t key_len,
                      size_t *old);
