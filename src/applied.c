@@ -24,7 +24,8 @@
 #define BACKOFF_FIRST_MS 50
 #define BACKOFF_MAX_MS   5000
 #define IDLE_POLL_MAX_MS 50
-#define RECV_MANY        64 /* entries taken from the channel per lock */
+#define RECV_MANY        64        /* entries taken from the channel per lock */
+#define BATCH_MAX_LIMIT  (1 << 20) /* sanity cap on batch_max */
 
 /* ------------------------------------------------------------ cursors */
 
@@ -458,6 +459,11 @@ static int check_options(const slip_applied_options *o)
 	if (o->apply == NULL)
 		return slip_set_error(SLIP_EINVAL, "watch_applied: apply is "
 		                                   "NULL");
+	if (o->batch_max > BATCH_MAX_LIMIT)
+		return slip_set_error(SLIP_EINVAL,
+		                      "watch_applied: batch max %zu is above "
+		                      "%d",
+		                      o->batch_max, BATCH_MAX_LIMIT);
 	if (o->batch_window_ms < 0)
 		return slip_set_error(SLIP_EINVAL,
 		                      "watch_applied: batch window %d ms is "

@@ -780,6 +780,18 @@ static void t_bad_options(void)
 	CHECK(slip_cursor_is_none(&cur));
 	o.version = 99;
 	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
+	/* A complete set but an absurd batch size or window. */
+	fx f;
+	REQUIRE(open_fx(&f, "badopts"));
+	o.version = SLIP_APPLIED_OPTIONS_VERSION;
+	o.watcher = f.watcher;
+	o.apply = c_apply;
+	o.batch_max = (size_t)1 << 40;
+	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
+	o.batch_max = 0;
+	o.batch_window_ms = -1;
+	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
+	fx_close(&f);
 }
 
 /* The shutdown handle on its own. */
