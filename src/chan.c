@@ -61,13 +61,19 @@ SLIP_EXTERN int slip_chan_new(slip_chan **out, size_t capacity)
 	return SLIP_OK;
 }
 
+/* The ring index after @p i (no division: this is on every message). */
+static inline size_t next_index(const slip_chan *ch, size_t i)
+{
+	return i + 1 == ch->cap ? 0 : i + 1;
+}
+
 /* Frees queued entries; the caller holds the lock (or is the last user). */
 static void drain_locked(slip_chan *ch)
 {
 	while (ch->count > 0) {
 		slip_entry_free(ch->ring[ch->head]);
 		ch->ring[ch->head] = NULL;
-		ch->head = (ch->head + 1) % ch->cap;
+		ch->head = next_index(ch, ch->head);
 		ch->count--;
 	}
 }
@@ -144,7 +150,9 @@ SLIP_EXTERN int slip_chan_send_timeout(slip_chan *ch, slip_entry *e,
 	if (rc == SLIP_OK && (ch->recv_closed || ch->send_closed))
 		rc = SLIP_ECLOSED;
 	if (rc == SLIP_OK) {
-		ch->ring[(ch->head + ch->count) % ch->cap] = e;
+		size_t tail = ch->head + ch->count;
+
+		ch->ring[tail >= ch->cap ? tail - ch->cap : tail] = e;
 		ch->count++;
 		wake = ch->recv_waiting > 0;
 	}
@@ -213,7 +221,7 @@ int slip__chan_recv_many(slip_chan *ch, slip_entry **out, size_t max,
 	while (rc == SLIP_OK && got < max && ch->count > 0) {
 		out[got++] = ch->ring[ch->head];
 		ch->ring[ch->head] = NULL;
-		ch->head = (ch->head + 1) % ch->cap;
+		ch->head = next_index(ch, ch->head);
 		ch->count--;
 	}
 	waiting = got > 0 ? ch->send_waiting : 0;
