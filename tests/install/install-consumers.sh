@@ -3,8 +3,9 @@
 #
 # Installs the build tree into a temporary prefix with `cmake --install`,
 # then builds and runs tests/install/consumer/consumer.c against that copy
-# four ways: pkg-config (shared), pkg-config --static, and a CMake project
-# using find_package(slipstream) with the shared and the static target.
+# five ways: pkg-config (shared), pkg-config --static, compiled as C++
+# (the headers must be C++-clean), and a CMake project using
+# find_package(slipstream) with the shared and the static target.
 # CFLAGS carries sanitizer flags when the build under test is instrumented.
 set -eu
 build=$1
@@ -61,6 +62,19 @@ if readelf -d "$tmp/pc_static" | grep -q 'libslipstream'; then
 fi
 expect_output "$tmp/pc_static"
 
+echo "== C++ consumer (headers are C++-clean), pkg-config, shared"
+case $cc in
+*clang) cxx=${cc}++ ;;
+*gcc) cxx=${cc%gcc}g++ ;;
+*) cxx=c++ ;;
+esac
+command -v "$cxx" >/dev/null 2>&1 || fail "no C++ compiler $cxx"
+# shellcheck disable=SC2046,SC2086
+"$cxx" $cflags -std=c++11 -pedantic -Wall -Wextra -Werror -x c++ \
+	-o "$tmp/pc_cxx" "$src/tests/install/consumer/consumer.c" -x none \
+	$(pkg-config --cflags --libs slipstream) || fail "C++ build"
+expect_output env LD_LIBRARY_PATH="$libdir" "$tmp/pc_cxx"
+
 echo "== find_package(slipstream)"
 cmake -S "$src/tests/install/consumer" -B "$tmp/cm" \
 	-DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" \
@@ -71,4 +85,4 @@ cmake --build "$tmp/cm" >"$tmp/cmb.log" 2>&1 ||
 	{ cat "$tmp/cmb.log"; fail "building the find_package project"; }
 expect_output "$tmp/cm/consumer_shared"
 expect_output "$tmp/cm/consumer_static"
-echo "install-consumers: all four consumers built and ran"
+echo "install-consumers: all five consumers built and ran"
