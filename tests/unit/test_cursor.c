@@ -188,16 +188,49 @@ static void t_cursor_split(void)
 	CHECK_RC(slip_cursor_seq(&c, &seq), SLIP_EINVAL);
 }
 
+/* Every cursor survives the text form; every text is parsed or refused. */
+static void t_random_cursors(void)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	for (int round = 0; round < 20000; round++) {
+		slip_cursor c = {0}, back;
+		char buf[SLIP_CURSOR_STRLEN], junk[80];
+		size_t n;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		c.len = (uint8_t)(x % (SLIP_CURSOR_MAX + 1));
+		for (size_t i = 0; i < c.len; i++)
+			c.bytes[i] = (uint8_t)(x >> (i % 8 * 8)) ^ (uint8_t)i;
+		REQUIRE_OK(slip_cursor_to_string(&c, buf, sizeof(buf)));
+		REQUIRE_OK(slip_cursor_from_string(&back, buf));
+		CHECK(back.len == c.len);
+		CHECK(memcmp(back.bytes, c.bytes, c.len) == 0);
+		/* Mutate one character: either still valid hex, or refused. */
+		n = strlen(buf);
+		memcpy(junk, buf, n + 1);
+		junk[x % n] = (char)(x >> 32);
+		if (junk[x % n] == '\0')
+			continue;
+		if (slip_cursor_from_string(&back, junk) == SLIP_OK) {
+			CHECK(strlen(junk) % 2 == 0 ||
+			      strcmp(junk, "none") == 0);
+			for (size_t i = 0; i < n && strcmp(junk, "none") != 0;
+			     i++)
+				CHECK(strchr("0123456789abcdefABCDEF",
+				             junk[i]) != NULL);
+		}
+	}
+}
+
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_version_u64),
-        SLIP_TEST(t_version_order),
-        SLIP_TEST(t_version_lengths),
-        SLIP_TEST(t_cursor_none),
-        SLIP_TEST(t_cursor_roundtrip),
-        SLIP_TEST(t_cursor_rejects),
-        SLIP_TEST(t_cursor_buffer_small),
-        SLIP_TEST(t_cursor_split),
-        {0},
+        SLIP_TEST(t_version_u64),         SLIP_TEST(t_version_order),
+        SLIP_TEST(t_version_lengths),     SLIP_TEST(t_cursor_none),
+        SLIP_TEST(t_cursor_roundtrip),    SLIP_TEST(t_cursor_rejects),
+        SLIP_TEST(t_cursor_buffer_small), SLIP_TEST(t_cursor_split),
+        SLIP_TEST(t_random_cursors),      {0},
 };
 
 int main(int argc, char **argv)

@@ -141,11 +141,64 @@ static void t_buckets(void)
 	CHECK_RC(slip_bucket_validate(name), SLIP_EINVAL);
 }
 
+/* The rules restated plainly, to cross-check the validator against. */
+static bool reference_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > SLIP_KEY_MAX || k[0] == '.' || k[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (strchr("-/_=.", k[i]) == NULL &&
+		    !(k[i] >= 'a' && k[i] <= 'z') &&
+		    !(k[i] >= 'A' && k[i] <= 'Z') &&
+		    !(k[i] >= '0' && k[i] <= '9'))
+			return false;
+		if (k[i] == '.' && i > 0 && k[i - 1] == '.')
+			return false;
+	}
+	return true;
+}
+
+/* Random short strings over a small alphabet rich in edge cases. */
+static void t_random_keys(void)
+{
+	static const char alphabet[] = "ab.Z9-/_=. *>\x01\xff";
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int accepted = 0;
+
+	for (int round = 0; round < 100000; round++) {
+		char k[12];
+		size_t n;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		n = (size_t)(x % sizeof(k));
+		for (size_t i = 0; i < n; i++)
+			k[i] = alphabet[(x >> (4 + 4 * i)) %
+			                (sizeof(alphabet) - 1)];
+		k[n] = '\0';
+		if ((slip_key_validate(k) == SLIP_OK) != reference_key_ok(k))
+			slip_test_fail(__FILE__, __LINE__,
+			               "validator and rules disagree on \"%s\"",
+			               k);
+		accepted += reference_key_ok(k);
+	}
+	/* The alphabet makes both outcomes common. */
+	CHECK(accepted > 1000 && accepted < 99000);
+}
+
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_valid_keys),    SLIP_TEST(t_invalid_keys),
-        SLIP_TEST(t_key_length),    SLIP_TEST(t_message_escapes),
-        SLIP_TEST(t_quote_bounded), SLIP_TEST(t_prefixes),
-        SLIP_TEST(t_buckets),       {0},
+        SLIP_TEST(t_valid_keys),
+        SLIP_TEST(t_invalid_keys),
+        SLIP_TEST(t_key_length),
+        SLIP_TEST(t_message_escapes),
+        SLIP_TEST(t_quote_bounded),
+        SLIP_TEST(t_random_keys),
+        SLIP_TEST(t_prefixes),
+        SLIP_TEST(t_buckets),
+        {0},
 };
 
 int main(int argc, char **argv)
