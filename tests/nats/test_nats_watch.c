@@ -224,12 +224,122 @@ static void t_slow_receiver_bounded(void)
 	nu_close(&c);
 }
 
+/* Receives until an entry for @p key arrives or the watch ends. */
+static slip_entry *wait_key(nu_watch *nw, const char *key, int ms)
+{
+	int64_t end = nu_now_ms() + ms;
+	while (nu_now_ms() < end) {
+		slip_entry *e = NULL;
+		int rc = slip_chan_recv(nw->ch, &e, 200);
+		if (rc == SLIP_ECLOSED)
+			return NULL;
+		if (rc != SLIP_OK)
+			continue;
+		if (strcmp(e->key, key) == 0)
+			return e;
+		slip_entry_free(e);
+	}
+	return NULL;
+}
+
+static void t_server_restart(void)
+{
+	slip_natsd *s = NULL;
+	slip_conn *c = NULL;
+	slip_store *st = NULL;
+	nu_watch nw;
+	slip_cursor last;
+	REQUIRE(slip_natsd_start(&s, NULL) == 0);
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	o.url = slip_natsd_url(s);
+	o.max_reconnect = -1;
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	REQUIRE_OK(slip_conn_connect(c));
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	cfg.name = "restart";
+	REQUIRE_OK(slip_store_open_config(&st, c, &cfg));
+	CHECK_OK(slip_writer_put(slip_store_writer(st), "a", "1", 1, NULL));
+	REQUIRE_OK(
+	        nu_watch_start(&nw, slip_store_watcher(st), NULL, NULL, 0, 16));
+	slip_entry *e = wait_key(&nw, "a", 10000);
+	REQUIRE(e != NULL);
+	last = e->cursor;
+	slip_entry_free(e);
+
+	REQUIRE(slip_natsd_kill(s) == 0);
+	REQUIRE(slip_natsd_restart(s) == 0);
+	/* Writes resume once the client has reconnected. */
+	int rc = SLIP_EIO;
+	for (int i = 0; i < 100 && rc != SLIP_OK; i++) {
+		rc = slip_writer_put(slip_store_writer(st), "b", "2", 1, NULL);
+		if (rc != SLIP_OK)
+			usleep(100000);
+	}
+	CHECK_OK(rc);
+	/* Either the watch recovers by itself or it ends with EWATCH. */
+	e = wait_key(&nw, "b", 30000);
+	fprintf(stderr, "server restart: the watch %s\n",
+	        e != NULL ? "recovered" : "ended");
+	if (e != NULL) {
+		slip_entry_free(e);
+	} else {
+		CHECK(nu_watch_wait(&nw, 1000));
+		CHECK(atomic_load(&nw.rc) == SLIP_EWATCH);
+	}
+	nu_watch_stop(&nw);
+	/* Resuming from the last cursor sees b exactly once, nothing else. */
+	REQUIRE_OK(nu_watch_start(&nw, slip_store_watcher(st), NULL, &last,
+	                          SLIP_WATCH_MARKERS, 16));
+	e = next(&nw);
+	CHECK(e != NULL && strcmp(e->key, "b") == 0);
+	slip_entry_free(e);
+	e = next(&nw);
+	CHECK(e != NULL && e->op == SLIP_OP_CAUGHT_UP);
+	slip_entry_free(e);
+	CHECK_OK(nu_watch_stop(&nw));
+	slip_store_free(st);
+	slip_conn_free(c);
+	slip_natsd_free(s);
+}
+
+static void t_server_gone(void)
+{
+	slip_natsd *s = NULL;
+	slip_conn *c = NULL;
+	slip_store *st = NULL;
+	nu_watch nw;
+	REQUIRE(slip_natsd_start(&s, NULL) == 0);
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	o.url = slip_natsd_url(s);
+	o.max_reconnect = -1;
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	REQUIRE_OK(slip_conn_connect(c));
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	cfg.name = "gone";
+	REQUIRE_OK(slip_store_open_config(&st, c, &cfg));
+	REQUIRE_OK(nu_watch_start(&nw, slip_store_watcher(st), NULL, NULL,
+	                          SLIP_WATCH_MARKERS, 16));
+	slip_entry *e = next(&nw);
+	CHECK(e != NULL && e->op == SLIP_OP_CAUGHT_UP);
+	slip_entry_free(e);
+	REQUIRE(slip_natsd_kill(s) == 0);
+	/* A connection that stays down ends the watch: never a stall. */
+	CHECK(nu_watch_wait(&nw, 30000));
+	CHECK(atomic_load(&nw.rc) == SLIP_EWATCH);
+	nu_watch_stop(&nw);
+	slip_store_free(st);
+	slip_conn_free(c);
+	slip_natsd_free(s);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_cancel_leaves_no_consumer),
         SLIP_TEST(t_deleted_bucket_ends_watch),
         SLIP_TEST(t_close_ends_watch),
         SLIP_TEST(t_expired_cursors),
         SLIP_TEST(t_slow_receiver_bounded),
+        SLIP_TEST(t_server_restart),
+        SLIP_TEST(t_server_gone),
         {0},
 };
 

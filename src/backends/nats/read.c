@@ -246,12 +246,13 @@ static int consumer_empty(slip_nats_store *st, natsSubscription *sub,
 }
 
 static int subscribe_last(slip_nats_store *st, const char *prefix,
-                          bool keys_only, natsSubscription **sub)
+                          bool keys_only, natsConnection **nc,
+                          natsSubscription **sub)
 {
 	jsCtx *js = NULL;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
-	int rc = slip__nats_use(st->c, "scan", NULL, &js);
+	int rc = slip__nats_use(st->c, "scan", nc, &js);
 	if (rc != SLIP_OK)
 		return rc;
 	char *filter = slip__nats_filter(st, prefix);
@@ -279,12 +280,14 @@ static int subscribe_last(slip_nats_store *st, const char *prefix,
 	return SLIP_OK;
 }
 
-static void unsubscribe(natsSubscription *sub)
+static void unsubscribe(natsConnection *nc, natsSubscription *sub)
 {
 	if (sub == NULL)
 		return;
-	/* Deletes the ephemeral consumer on the server (best effort). */
-	natsSubscription_Unsubscribe(sub);
+	/* Deletes the ephemeral consumer on the server; while disconnected
+	 * that request could only time out, so just drop interest. */
+	if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+		natsSubscription_Unsubscribe(sub);
 	natsSubscription_Destroy(sub);
 }
 
@@ -292,10 +295,11 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
                 slip_entry_cb cb, void *payload)
 {
 	natsSubscription *sub = NULL;
+	natsConnection *nc = NULL;
 	size_t plen = prefix != NULL ? strlen(prefix) : 0;
 	uint64_t total = 0, seen = 0;
 	bool first = true, have_total = false;
-	int rc = subscribe_last(st, prefix, keys_only, &sub);
+	int rc = subscribe_last(st, prefix, keys_only, &nc, &sub);
 	while (rc == SLIP_OK) {
 		natsMsg *m = NULL;
 		int wait = first ? SCAN_FIRST_WAIT_MS : st->c->op_timeout_ms;
@@ -346,7 +350,7 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 		if (rc != SLIP_OK || seen >= total || meta.pending == 0)
 			break;
 	}
-	unsubscribe(sub);
+	unsubscribe(nc, sub);
 	return rc;
 }
 

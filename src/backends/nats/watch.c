@@ -388,9 +388,11 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 		rc = SLIP_OK; /* the receiver closed: a normal end */
 	if (w.sub != NULL) {
 		slip__nats_watch_unregister(w.st->c, &w.reg);
-		/* Deletes the server-side consumer (best effort once closed).
-		 */
-		natsSubscription_Unsubscribe(w.sub);
+		/* Unsubscribe deletes the server-side consumer, a request that
+		 * would only time out while disconnected; Destroy alone just
+		 * drops interest (the server reaps the ephemeral consumer). */
+		if (natsConnection_Status(w.nc) == NATS_CONN_STATUS_CONNECTED)
+			natsSubscription_Unsubscribe(w.sub);
 		natsSubscription_Destroy(w.sub);
 	}
 	return rc;
