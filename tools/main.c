@@ -185,13 +185,15 @@ static const char flags_help[] =
 
 static const char exit_help[] =
         "Exit codes:\n"
-        "  0 ok   1 not found (key, bucket, snapshot file)   2 usage or "
-        "invalid argument\n"
-        "  3 CAS conflict (already exists, revision mismatch)   4 cannot "
-        "connect or\n"
-        "  authenticate   5 snapshot corrupted or unsupported   6 cursor "
-        "expired\n"
-        "  10 anything else\n";
+        "  0   ok\n"
+        "  1   not found (key, bucket, snapshot file)\n"
+        "  2   usage error or invalid argument (bad key, URL, flag value)\n"
+        "  3   CAS conflict (key exists, revision mismatch, bucket config "
+        "differs)\n"
+        "  4   cannot connect or authenticate\n"
+        "  5   snapshot corrupted or of an unsupported version\n"
+        "  6   cursor expired\n"
+        "  10  anything else\n";
 
 static void print_main_help(FILE *f)
 {

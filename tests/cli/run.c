@@ -196,8 +196,8 @@ typedef struct jp {
 
 static void ws(jp *j)
 {
-	while (j->p < j->end &&
-	       (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+	                         *j->p == '\n' || *j->p == '\r'))
 		j->p++;
 }
 
@@ -523,8 +523,9 @@ long b64_decode(unsigned char *out, const char *in)
 		unsigned v = 0;
 		int pad = 0;
 		for (int k = 0; k < 4; k++) {
-			const char *p = in[i + k] == '=' ? NULL
-			                                 : strchr(tab, in[i + k]);
+			const char *p = in[i + k] == '='
+			                        ? NULL
+			                        : strchr(tab, in[i + k]);
 			if (in[i + k] == '=')
 				pad++;
 			else if (!p || in[i + k] == '\0' || pad)

@@ -13,10 +13,10 @@
 /* ------------------------------------------------------------------- run */
 
 typedef struct run_result {
-	int code;     /* exit code; 128+N when killed by signal N; -1 failed */
-	char *out;    /* stdout, NUL-terminated */
+	int code;  /* exit code; 128+N when killed by signal N; -1 failed */
+	char *out; /* stdout, NUL-terminated */
 	size_t out_len;
-	char *err;    /* stderr, NUL-terminated */
+	char *err; /* stderr, NUL-terminated */
 	bool timed_out;
 } run_result;
 
@@ -37,10 +37,10 @@ typedef enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_OBJ, J_ARR } jtype;
 typedef struct jmember {
 	char *name;
 	jtype type;
-	char *str;     /* J_STR: decoded (may hold NULs: see len) */
+	char *str; /* J_STR: decoded (may hold NULs: see len) */
 	size_t len;
-	double num;    /* J_NUM */
-	bool boolean;  /* J_BOOL */
+	double num;   /* J_NUM */
+	bool boolean; /* J_BOOL */
 } jmember;
 
 typedef struct jobj {

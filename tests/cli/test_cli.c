@@ -23,7 +23,7 @@
 #endif
 
 #define TIMEOUT_MS 60000
-#define MAX_ARGS 40
+#define MAX_ARGS   40
 
 static slip_natsd *server;
 static char tmpdir[256];
@@ -61,8 +61,7 @@ static const char *tmp_path(const char *name)
 }
 
 /* Runs the tool with the given arguments (NULL-terminated) and stdin. */
-static void vrun(run_result *r, const char *in, const char **env,
-                 va_list ap)
+static void vrun(run_result *r, const char *in, const char **env, va_list ap)
 {
 	char *argv[MAX_ARGS + 2];
 	int n = 0;
@@ -103,11 +102,12 @@ static void cli_env(run_result *r, const char **env, const char *in, ...)
 #define CHECK_EXIT(r, c)                                                       \
 	do {                                                                   \
 		if ((r).code != (c))                                           \
-			slip_test_fail(__FILE__, __LINE__,                     \
-			               "exit %d, expected %d; stdout: %.300s; " \
-			               "stderr: %.300s",                       \
-			               (r).code, (c), (r).out ? (r).out : "",   \
-			               (r).err ? (r).err : "");                 \
+			slip_test_fail(                                        \
+			        __FILE__, __LINE__,                            \
+			        "exit %d, expected %d; stdout: %.300s; "       \
+			        "stderr: %.300s",                              \
+			        (r).code, (c), (r).out ? (r).out : "",         \
+			        (r).err ? (r).err : "");                       \
 	} while (0)
 
 /* Parses every stdout line as one JSON object; -1 when any is not. */
@@ -209,7 +209,7 @@ static void t_bucket_create_info_rm(void)
 	size_t n;
 
 	CLI(&r, NULL, "bucket", "create", "cfg", "--url", url(), "--history",
-	    "7", "--max-age", "1h30m", "--description", "say \"hi\"",
+	    "7", "--max-age", "1h30m", "--description", "fleet config",
 	    "--max-value-size", "64K", "--storage", "memory", "--json");
 	CHECK_EXIT(r, 0);
 	if (lines(&r, o, 4, &n) == 0 && n == 1) {
@@ -218,7 +218,7 @@ static void t_bucket_create_info_rm(void)
 		CHECK(json_num(&o[0], "max_age_ms") == 5400000);
 		CHECK(json_num(&o[0], "max_value_size") == 65536);
 		CHECK(strcmp(json_str(&o[0], "storage"), "memory") == 0);
-		CHECK(strcmp(json_str(&o[0], "description"), "say \"hi\"") ==
+		CHECK(strcmp(json_str(&o[0], "description"), "fleet config") ==
 		      0);
 		CHECK(json_num(&o[0], "keys") == 0);
 		free_lines(o, n);
@@ -229,7 +229,7 @@ static void t_bucket_create_info_rm(void)
 
 	/* Same configuration again: binds. Another: conflict, exit 3. */
 	CLI(&r, NULL, "bucket", "create", "cfg", "--url", url(), "--history",
-	    "7", "--max-age", "1h30m", "--description", "say \"hi\"",
+	    "7", "--max-age", "1h30m", "--description", "fleet config",
 	    "--max-value-size", "64K", "--storage", "memory");
 	CHECK_EXIT(r, 0);
 	run_free(&r);
@@ -317,7 +317,8 @@ static void t_put_get_json(void)
 	run_free(&r);
 	CLI(&r, NULL, "get", "text", "--url", url(), "-b", "kv", "--raw");
 	CHECK_EXIT(r, 0);
-	CHECK(r.out_len == strlen(nasty) && memcmp(r.out, nasty, r.out_len) == 0);
+	CHECK(r.out_len == strlen(nasty) &&
+	      memcmp(r.out, nasty, r.out_len) == 0);
 	run_free(&r);
 
 	/* Bytes that are not UTF-8 come out as value_b64. */
@@ -406,8 +407,8 @@ static void t_cas(void)
 	    "cas");
 	CHECK_EXIT(r, 3);
 	run_free(&r);
-	CLI(&r, NULL, "del", "k", "--version", rev, "--url", url(), "-b",
-	    "cas", "--json");
+	CLI(&r, NULL, "del", "k", "--version", rev, "--url", url(), "-b", "cas",
+	    "--json");
 	CHECK_EXIT(r, 0);
 	CHECK(strcmp(r.out, "{\"op\":\"delete\",\"key\":\"k\"}\n") == 0);
 	run_free(&r);
@@ -431,8 +432,9 @@ static void t_load_keys_scan_purge(void)
 	size_t n;
 	make_bucket("ks");
 
-	CLI(&r, "node.us-1\tone\nnode.us-2\ttwo\n\nnode.eu-1\tthree\nsvc.x\t"
-	        "four\n",
+	CLI(&r,
+	    "node.us-1\tone\nnode.us-2\ttwo\n\nnode.eu-1\tthree\nsvc.x\t"
+	    "four\n",
 	    "load", "-", "--url", url(), "-b", "ks");
 	CHECK_EXIT(r, 0);
 	CHECK(strstr(r.out, "loaded 4 keys"));
@@ -444,8 +446,7 @@ static void t_load_keys_scan_purge(void)
 	CHECK(strstr(r.err, "line 2"));
 	run_free(&r);
 
-	CLI(&r, NULL, "keys", "node.us-", "--url", url(), "-b", "ks",
-	    "--json");
+	CLI(&r, NULL, "keys", "node.us-", "--url", url(), "-b", "ks", "--json");
 	CHECK_EXIT(r, 0);
 	if (lines(&r, o, 16, &n) == 0) {
 		CHECK(n == 2);
@@ -516,8 +517,8 @@ static void t_watch(void)
 	run_free(&r);
 	CLI(&r, NULL, "del", "a", "--url", url(), "-b", "w");
 	run_free(&r);
-	CLI(&r, NULL, "watch", "--from", cursor, "--until-caught-up",
-	    "--json", "--url", url(), "-b", "w");
+	CLI(&r, NULL, "watch", "--from", cursor, "--until-caught-up", "--json",
+	    "--url", url(), "-b", "w");
 	CHECK_EXIT(r, 0);
 	if (lines(&r, o, 16, &n) == 0) {
 		CHECK(n == 2);
@@ -595,7 +596,8 @@ static void check_mirror_equals_bucket(const char *snap, const char *bucket)
 	CLI(&b, NULL, "scan", "--url", url(), "-b", bucket, "--json");
 	CHECK_EXIT(b, 0);
 	CHECK(strstr(a.out, "{\"cursor\":\""));
-	int na = state_of(&a, sa, sizeof(sa)), nb = state_of(&b, sb, sizeof(sb));
+	int na = state_of(&a, sa, sizeof(sa)),
+	    nb = state_of(&b, sb, sizeof(sb));
 	CHECK(na >= 0 && na == nb);
 	if (strcmp(sa, sb) != 0)
 		slip_test_fail(__FILE__, __LINE__, "snapshot %s != bucket %s",
