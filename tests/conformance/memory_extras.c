@@ -313,6 +313,188 @@ static void t_close_while_watch_blocked(void)
 	conf_close(&c);
 }
 
+/* ------------------------------------------------ a model to compare with */
+
+#define M_KEYS 6
+#define M_HIST 3
+#define M_MAX  20000
+
+/* Every record ever written; held says whether the bucket keeps it. */
+typedef struct m_rec {
+	int key;
+	slip_op op;
+	int value;
+	bool held;
+} m_rec;
+
+static m_rec m_log[M_MAX + 1]; /* by sequence, from 1 */
+static uint64_t m_last;
+
+static const char *m_key(int k)
+{
+	static const char *const names[M_KEYS] = {"a",  "a.b", "a.c",
+	                                          "ab", "b",   "b.x"};
+	return names[k];
+}
+
+/* Latest held record of key @p k, or 0. */
+static uint64_t m_latest(int k)
+{
+	for (uint64_t s = m_last; s > 0; s--)
+		if (m_log[s].held && m_log[s].key == k)
+			return s;
+	return 0;
+}
+
+static void m_append(int k, slip_op op, int value)
+{
+	int count = 0;
+
+	m_last++;
+	m_log[m_last] = (m_rec){k, op, value, true};
+	for (uint64_t s = m_last - 1; s > 0; s--) {
+		if (!m_log[s].held || m_log[s].key != k)
+			continue;
+		if (op == SLIP_OP_PURGE || ++count >= M_HIST)
+			m_log[s].held = false;
+	}
+}
+
+static uint64_t m_first(void)
+{
+	for (uint64_t s = 1; s <= m_last; s++)
+		if (m_log[s].held)
+			return s;
+	return m_last + 1;
+}
+
+/* One random write on store and model; results must agree. */
+static void m_write(conf_case *c, unsigned *seed)
+{
+	int k = (int)(rand_r(seed) % M_KEYS), op = (int)(rand_r(seed) % 6);
+	int value = (int)(rand_r(seed) % 1000);
+	uint64_t latest = m_latest(k);
+	slip_op lop = latest ? m_log[latest].op : SLIP_OP_PURGE;
+	/* Half the CAS attempts use the right version, half a wrong one. */
+	uint64_t guess = rand_r(seed) % 2 ? latest : latest + 1;
+	slip_version v = slip_version_from_u64(guess);
+	char val[16];
+	int rc, want = SLIP_OK;
+
+	snprintf(val, sizeof(val), "%d", value);
+	switch (op) {
+	case 0:
+		rc = slip_writer_put(c->w, m_key(k), val, strlen(val), NULL);
+		break;
+	case 1:
+		rc = slip_writer_create(c->w, m_key(k), val, strlen(val), NULL);
+		want = lop == SLIP_OP_PUT ? SLIP_EEXISTS : SLIP_OK;
+		break;
+	case 2:
+		rc = slip_writer_update(c->w, m_key(k), val, strlen(val), &v,
+		                        NULL);
+		want = guess == latest ? SLIP_OK : SLIP_EREVISION;
+		break;
+	case 3:
+		rc = slip_writer_delete(c->w, m_key(k));
+		break;
+	case 4:
+		rc = slip_writer_delete_version(c->w, m_key(k), &v);
+		want = guess == latest ? SLIP_OK : SLIP_EREVISION;
+		break;
+	default:
+		rc = slip_writer_purge(c->w, m_key(k));
+		break;
+	}
+	CHECK(rc == want);
+	if (rc != SLIP_OK)
+		return;
+	m_append(k,
+	         op <= 2   ? SLIP_OP_PUT
+	         : op <= 4 ? SLIP_OP_DELETE
+	                   : SLIP_OP_PURGE,
+	         value);
+}
+
+static void m_check_reads(conf_case *c)
+{
+	slip_store_info info;
+
+	for (int k = 0; k < M_KEYS; k++) {
+		uint64_t s = m_latest(k);
+		slip_entry *e = NULL;
+		bool live = s && m_log[s].op == SLIP_OP_PUT;
+		CHECK_OK(slip_reader_get(c->r, m_key(k), &e));
+		CHECK((e != NULL) == live);
+		if (e != NULL && live)
+			CHECK(conf_rev(&e->version) == s &&
+			      atoi((const char *)e->value) == m_log[s].value);
+		slip_entry_free(e);
+		e = NULL;
+		CHECK_OK(slip_reader_entry(c->r, m_key(k), &e));
+		CHECK((e != NULL) == (s && m_log[s].op != SLIP_OP_PURGE));
+		slip_entry_free(e);
+	}
+	CHECK_OK(slip_store_get_info(c->store, &info));
+	CHECK(info.last_seq == m_last && info.first_seq == m_first());
+}
+
+/* Watch from a random cursor (prefix "a"): exactly the held records after
+ * it, in order, then the marker. */
+static void m_check_watch(conf_case *c, unsigned *seed)
+{
+	uint64_t first = m_first(), from;
+	slip_cursor cur;
+	conf_watch cw;
+	slip_entry *e;
+
+	from = first - 1 + rand_r(seed) % (m_last - first + 2);
+	cur = slip_cursor_none();
+	cur.len = 8;
+	for (int i = 7, x = 0; i >= 0; i--, x += 8)
+		cur.bytes[i] = (uint8_t)(from >> x);
+	REQUIRE_OK(
+	        conf_watch_start(&cw, c->wt, "a", &cur, SLIP_WATCH_MARKERS, 8));
+	for (uint64_t s = from + 1; s <= m_last; s++) {
+		if (!m_log[s].held || m_key(m_log[s].key)[0] != 'a')
+			continue;
+		e = conf_watch_next(&cw);
+		REQUIRE(e != NULL);
+		CHECK(conf_rev(&e->version) == s && e->op == m_log[s].op &&
+		      strcmp(e->key, m_key(m_log[s].key)) == 0);
+		slip_entry_free(e);
+	}
+	e = conf_watch_next(&cw);
+	CHECK(e != NULL && e->op == SLIP_OP_CAUGHT_UP);
+	slip_entry_free(e);
+	CHECK_OK(conf_watch_stop(&cw));
+}
+
+static void t_random_ops_match_model(void)
+{
+	unsigned seed = 12345;
+	conf_case c;
+
+	memset(m_log, 0, sizeof(m_log));
+	m_last = 0;
+	REQUIRE_OK(conf_open(&c, M_HIST));
+	for (int i = 1; i <= 6000 && slip_test_case_failures() == 0; i++) {
+		m_write(&c, &seed);
+		if (i % 7 == 0)
+			m_check_reads(&c);
+		if (i % 300 == 0)
+			m_check_watch(&c, &seed);
+		if (i % 1100 == 0) {
+			/* Retention: drop a random stretch of old records. */
+			uint64_t rev = m_first() + rand_r(&seed) % 50;
+			CHECK_OK(slip_mem_drop_before(c.store, rev));
+			for (uint64_t q = 1; q < rev && q <= m_last; q++)
+				m_log[q].held = false;
+		}
+	}
+	conf_close(&c);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_namespaces_shared_and_separate),
         SLIP_TEST(t_url_rules),
@@ -323,6 +505,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_retention_during_watch_is_reported),
         SLIP_TEST(t_large_log_and_long_prefix_scan),
         SLIP_TEST(t_close_while_watch_blocked),
+        SLIP_TEST(t_random_ops_match_model),
         {0},
 };
 
