@@ -58,8 +58,8 @@ static inline void slip__put_u32le(uint8_t *p, uint32_t v)
 
 static inline uint32_t slip__get_u32le(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
-	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
 }
 
 /* ---------------------------------------------------------------- clocks */
@@ -81,8 +81,8 @@ slip_cursor slip__cursor_make(uint64_t seq, int64_t identity);
  * Splits a NATS/memory cursor. 8-byte cursors (sequence only) are accepted
  * with *has_identity false. @return SLIP_OK or SLIP_EINVAL (other lengths).
  */
-int slip__cursor_split(const slip_cursor *c, uint64_t *seq,
-		       bool *has_identity, int64_t *identity);
+int slip__cursor_split(const slip_cursor *c, uint64_t *seq, bool *has_identity,
+                       int64_t *identity);
 
 /* --------------------------------------------------------------- entries */
 
@@ -93,7 +93,7 @@ int slip__cursor_split(const slip_cursor *c, uint64_t *seq,
  * @return SLIP_OK or SLIP_ENOMEM.
  */
 int slip__entry_alloc(slip_entry **out, const char *key, size_t key_len,
-		      size_t value_len, uint8_t **value_out);
+                      size_t value_len, uint8_t **value_out);
 
 /* ---------------------------------------------------------------- base64 */
 

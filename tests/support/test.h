@@ -5,7 +5,8 @@
  *
  *   static void t_put_get(void) { CHECK_OK(...); CHECK(x == 1); }
  *   static const slip_test_case cases[] = { SLIP_TEST(t_put_get), {0} };
- *   int main(int argc, char **argv) { return slip_test_main(argc, argv, cases); }
+ *   int main(int argc, char **argv) { return slip_test_main(argc, argv, cases);
+ * }
  *
  * Arguments filter cases by substring. Each case runs in-process in order;
  * a failed CHECK records the failure and continues, REQUIRE returns from the
@@ -25,14 +26,17 @@ typedef struct slip_test_case {
 	void (*fn)(void);
 } slip_test_case;
 
-#define SLIP_TEST(fn) {#fn, fn}
+#define SLIP_TEST(fn)                                                          \
+	{                                                                      \
+#fn, fn                                                        \
+	}
 
 /** Runs @p cases (terminated by {0}); returns the process exit code. */
 int slip_test_main(int argc, char **argv, const slip_test_case *cases);
 
 /** Records a failure of the current case (printf-style detail). */
 void slip_test_fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /** Failures recorded in the current case so far. */
 int slip_test_case_failures(void);
@@ -40,14 +44,15 @@ int slip_test_case_failures(void);
 #define CHECK(cond)                                                            \
 	do {                                                                   \
 		if (!(cond))                                                   \
-			slip_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); \
+			slip_test_fail(__FILE__, __LINE__, "CHECK(%s)",        \
+			               #cond);                                 \
 	} while (0)
 
 #define REQUIRE(cond)                                                          \
 	do {                                                                   \
 		if (!(cond)) {                                                 \
 			slip_test_fail(__FILE__, __LINE__, "REQUIRE(%s)",      \
-				       #cond);                                 \
+			               #cond);                                 \
 			return;                                                \
 		}                                                              \
 	} while (0)
@@ -58,9 +63,10 @@ int slip_test_case_failures(void);
 		int rc_ = (expr);                                              \
 		if (rc_ != (code))                                             \
 			slip_test_fail(__FILE__, __LINE__,                     \
-				       "%s returned %s, expected %s (%s)",     \
-				       #expr, slip_err_name(rc_),              \
-				       slip_err_name(code), slip_last_error()); \
+			               "%s returned %s, expected %s (%s)",     \
+			               #expr, slip_err_name(rc_),              \
+			               slip_err_name(code),                    \
+			               slip_last_error());                     \
 	} while (0)
 
 #define CHECK_OK(expr) CHECK_RC(expr, SLIP_OK)
@@ -70,8 +76,8 @@ int slip_test_case_failures(void);
 		int rc_ = (expr);                                              \
 		if (rc_ != SLIP_OK) {                                          \
 			slip_test_fail(__FILE__, __LINE__,                     \
-				       "%s returned %s (%s)", #expr,           \
-				       slip_err_name(rc_), slip_last_error()); \
+			               "%s returned %s (%s)", #expr,           \
+			               slip_err_name(rc_), slip_last_error()); \
 			return;                                                \
 		}                                                              \
 	} while (0)
