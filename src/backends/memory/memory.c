@@ -155,12 +155,12 @@ static void mem_close(void *conn)
 	mem_conn *c = conn;
 
 	atomic_store(&c->closed, true);
-	if (c->ns == NULL)
-		return;
 	/* Wake this connection's watches now rather than at their next
-	 * poll; watches of other connections just go back to sleep. */
+	 * poll; watches of other connections just go back to sleep. The
+	 * registry lock also orders this read of ns after connect's write. */
 	pthread_mutex_lock(&registry_mu);
-	for (mem_bucket *b = c->ns->buckets; b != NULL; b = b->next) {
+	for (mem_bucket *b = c->ns != NULL ? c->ns->buckets : NULL; b != NULL;
+	     b = b->next) {
 		pthread_mutex_lock(&b->lock);
 		pthread_cond_broadcast(&b->cond);
 		pthread_mutex_unlock(&b->lock);
