@@ -3,7 +3,8 @@
  * include this header; backend implementations do.
  *
  * A backend is one static, versioned table of function pointers
- * (slip_backend). The core (src/conn.c) validates every argument first —
+ * (slip_backend). The core (src/conn.c, src/dispatch.c) validates every
+ * argument first —
  * keys, prefixes, bucket names, cursor and version pointers — so backends
  * receive only well-formed input, and it checks the table's version when the
  * backend is registered. A NULL optional member means "not supported" and
