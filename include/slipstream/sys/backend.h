@@ -4,11 +4,11 @@
  *
  * A backend is one static, versioned table of function pointers
  * (slip_backend). The core (src/conn.c, src/dispatch.c) validates every
- * argument first —
- * keys, prefixes, bucket names, cursor and version pointers — so backends
- * receive only well-formed input, and it checks the table's version when the
- * backend is registered. A NULL optional member means "not supported" and
- * the core answers SLIP_EUNSUPPORTED (or hides the role view).
+ * argument first — keys, prefixes, bucket names, cursor and version
+ * pointers — so backends receive only well-formed input, and the registry
+ * (src/registry.c) checks the table's version when a backend is registered. A
+ * NULL optional member means "not supported" and the core answers
+ * SLIP_EUNSUPPORTED (or hides the role view).
  *
  * Handles: the backend allocates its own connection and store objects and
  * hands them to the core as `void *`; the core passes them back and never
