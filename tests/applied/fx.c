@@ -18,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nats/nats.h>
 #include <slipstream/memory.h>
+#ifdef SLIP_TEST_HAVE_NATS
+#include <nats/nats.h>
+#endif
 
 int fx_open(fx *f, const char *url, const char *bucket)
 {
@@ -60,6 +62,7 @@ void fx_close(fx *f)
 	f->conn = NULL;
 }
 
+#ifdef SLIP_TEST_HAVE_NATS
 static int nats_purge_below(fx *f, uint64_t rev)
 {
 	natsConnection *nc = NULL;
@@ -87,6 +90,14 @@ static int nats_purge_below(fx *f, uint64_t rev)
 	natsConnection_Destroy(nc);
 	return s == NATS_OK ? 0 : SLIP_EBACKEND;
 }
+#else
+static int nats_purge_below(fx *f, uint64_t rev)
+{
+	(void)f;
+	(void)rev;
+	return SLIP_EUNSUPPORTED;
+}
+#endif
 
 int fx_expire(fx *f, uint64_t rev)
 {
