@@ -332,12 +332,70 @@ static void t_server_gone(void)
 	slip_natsd_free(s);
 }
 
+/* Retention overrunning a live watch (the receiver is behind, the stream
+ * drops its head): the watch must fail, never skip updates silently. */
+static void t_retention_overruns_watch(void)
+{
+	nu_case c;
+	nu_watch nw;
+	nu_raw raw;
+	char stream[128], subj[128];
+	enum { N = 20000, SZ = 2048 };
+	REQUIRE_OK(nu_open(&c, 64));
+	REQUIRE(nu_raw_open(&raw, nu_url()) == 0);
+	char *val = malloc(SZ);
+	REQUIRE(val != NULL);
+	memset(val, 'x', SZ);
+	snprintf(stream, sizeof(stream), "KV_%s", c.bucket);
+	CHECK_OK(slip_writer_put(c.w, "first", "1", 1, NULL));
+	slip_cursor zero = slip_cursor_none();
+	zero.len = 8;
+	REQUIRE_OK(nu_watch_start(&nw, c.wt, NULL, &zero, 0, 1));
+	slip_entry *e = next(&nw);
+	CHECK(e != NULL);
+	slip_entry_free(e);
+	for (int i = 0; i < N; i++) {
+		snprintf(subj, sizeof(subj), "$KV.%s.k%d", c.bucket, i % 400);
+		REQUIRE(js_PublishAsync(raw.js, subj, val, SZ, NULL) ==
+		        NATS_OK);
+	}
+	jsPubOptions po;
+	jsPubOptions_Init(&po);
+	po.MaxWait = 30000;
+	REQUIRE(js_PublishAsyncComplete(raw.js, &po) == NATS_OK);
+	free(val);
+	/* The watch holds at most a flow-control window; drop the head. */
+	jsOptions o;
+	jsOptions_Init(&o);
+	o.Stream.Purge.Sequence = N - 100;
+	REQUIRE(js_PurgeStream(raw.js, stream, &o, NULL) == NATS_OK);
+	int got = 0;
+	uint64_t prev = 1, rev = 0;
+	bool gap = false;
+	while ((e = next(&nw)) != NULL) {
+		slip_version_to_u64(&e->version, &rev);
+		if (rev != prev + 1)
+			gap = true;
+		prev = rev;
+		got++;
+		slip_entry_free(e);
+	}
+	CHECK(!gap); /* nothing delivered past a hole */
+	CHECK(got < N);
+	CHECK(nu_watch_wait(&nw, 5000));
+	CHECK(atomic_load(&nw.rc) == SLIP_EWATCH);
+	nu_watch_stop(&nw);
+	nu_raw_close(&raw);
+	nu_close(&c);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_cancel_leaves_no_consumer),
         SLIP_TEST(t_deleted_bucket_ends_watch),
         SLIP_TEST(t_close_ends_watch),
         SLIP_TEST(t_expired_cursors),
         SLIP_TEST(t_slow_receiver_bounded),
+        SLIP_TEST(t_retention_overruns_watch),
         SLIP_TEST(t_server_restart),
         SLIP_TEST(t_server_gone),
         {0},

@@ -212,8 +212,9 @@ static char *creds_block(const char *text, size_t len, const char *marker)
 	while (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'))
 		p++;
 	const char *q = p;
-	while (q < end && *q != '\n' && *q != '\r' && *q != ' ' && *q != '\t' &&
-	       *q != '-')
+	/* A JWT is base64url, so '-' belongs to it: the block ends with
+	 * its line. */
+	while (q < end && *q != '\n' && *q != '\r' && *q != ' ' && *q != '\t')
 		q++;
 	if (q == p)
 		return NULL;

@@ -40,6 +40,15 @@ typedef struct watch_state {
 	uint64_t start_last; /* stream last_seq before subscribing */
 	uint64_t last_seen;  /* last stream sequence delivered */
 	bool caught_up;
+	/* Floor guard: with a whole-bucket filter every stored message
+	 * reaches us in order once past the initial last-per-key phase, so a
+	 * jump past frontier + 1 is either an interior eviction (harmless:
+	 * the key's later revision follows) or retention overrunning the
+	 * watch (updates lost unseen) — told apart by the stream's first_seq.
+	 */
+	bool dense_filter;
+	bool dense;
+	uint64_t frontier;
 	natsSubscription *sub;
 	slip_nats_watch_reg reg;
 } watch_state;
@@ -169,6 +178,9 @@ static int send_marker(watch_state *w)
 static int caught_up(watch_state *w)
 {
 	w->caught_up = true;
+	if (w->start_last > w->frontier)
+		w->frontier = w->start_last;
+	w->dense = w->dense_filter;
 	return w->markers ? send_marker(w) : SLIP_OK;
 }
 
@@ -186,6 +198,34 @@ static int initially_empty(watch_state *w, bool *empty)
 	return SLIP_OK;
 }
 
+/* A gap in a dense delivery: harmless only if nothing after the frontier
+ * was removed from the head of the stream. */
+static int floor_check(watch_state *w, uint64_t seq)
+{
+	jsStreamInfo *si = NULL;
+	int rc = stream_facts(w, &si);
+	if (rc != SLIP_OK)
+		return rc == SLIP_ENOTCONNECTED ? rc : SLIP_EWATCH;
+	uint64_t first = si->State.FirstSeq;
+	bool recreated = si->Created != w->identity;
+	jsStreamInfo_Destroy(si);
+	if (recreated)
+		return slip_set_error(SLIP_EWATCH,
+		                      "watch \"%s\": bucket was deleted and "
+		                      "recreated",
+		                      w->st->name);
+	if (first > w->frontier + 1)
+		return slip_set_error(
+		        SLIP_EWATCH,
+		        "watch \"%s\": retention removed updates "
+		        "%llu..%llu before they were delivered; "
+		        "resume from the last cursor",
+		        w->st->name, (unsigned long long)w->frontier + 1,
+		        (unsigned long long)(first < seq ? first - 1
+		                                         : seq - 1));
+	return SLIP_OK;
+}
+
 static int on_message(watch_state *w, natsMsg *m)
 {
 	slip_nats_meta meta;
@@ -193,6 +233,13 @@ static int on_message(watch_state *w, natsMsg *m)
 	int rc = SLIP_OK;
 	if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0)
 		return SLIP_OK; /* not a stream message */
+	if (w->dense && meta.sseq > w->frontier + 1) {
+		rc = floor_check(w, meta.sseq);
+		if (rc != SLIP_OK)
+			return rc;
+	}
+	if (meta.sseq > w->frontier)
+		w->frontier = meta.sseq;
 	w->last_seen = meta.sseq;
 	const char *subj = natsMsg_GetSubject(m);
 	size_t sl = w->st->subj_len;
@@ -336,6 +383,7 @@ static int prepare(watch_state *w, const slip_watch_options *opts)
 			                      "watch \"%s\": not a NATS cursor",
 			                      w->st->name);
 		w->has_cursor = true;
+		w->frontier = w->from_seq;
 		if (has_id)
 			w->identity = id;
 	}
@@ -370,9 +418,11 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 	w.prefix = opts->prefix != NULL ? opts->prefix : "";
 	w.plen = strlen(w.prefix);
 	w.markers = (opts->flags & SLIP_WATCH_MARKERS) != 0;
+	w.dense_filter = strchr(w.prefix, '.') == NULL;
 	int rc = slip__nats_use(w.st->c, "watch", &w.nc, &w.js);
 	if (rc == SLIP_OK)
 		rc = prepare(&w, opts);
+	w.dense = w.has_cursor && w.dense_filter;
 	if (rc == SLIP_OK)
 		rc = subscribe(&w);
 	if (rc == SLIP_OK && w.has_cursor)
