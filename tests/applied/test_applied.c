@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applied_internal.h"
 #include "fileio.h"
 #include "fx.h"
 #include "natsd.h"
@@ -794,6 +795,85 @@ static void t_bad_options(void)
 	fx_close(&f);
 }
 
+/* The resync key tracker: seeded from the snapshot within the prefix; a
+ * broken-off replay attempt makes its keys stale again. */
+static slip_entry *mk(const char *key, slip_op op)
+{
+	slip_version v = slip_version_from_u64(1);
+	slip_entry *e = NULL;
+	slip_entry_new(&e, key, op == SLIP_OP_PUT ? "v" : NULL,
+	               op == SLIP_OP_PUT ? 1 : 0, &v, op);
+	return e;
+}
+
+static void t_resync_tracker(void)
+{
+	char dir[256], path[300];
+	slip_snapshot_writer *w = NULL;
+	slip__resync *r = NULL;
+	slip_entry_list stale = {0, NULL};
+	const char *seed[] = {"app.a", "app.b", "app.c", "other.z"};
+	slip_entry *e;
+
+	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE_OK(slip_snapshot_writer_open(
+	        &w, snap_file(path, sizeof(path), dir), 0));
+	for (size_t i = 0; i < 4; i++) {
+		e = mk(seed[i], SLIP_OP_PUT);
+		CHECK_OK(slip_snapshot_writer_write(w, e));
+		slip_entry_free(e);
+	}
+	slip_cursor cur = slip_cursor_none();
+	cur.len = 8;
+	CHECK_OK(slip_snapshot_writer_checkpoint(w, &cur, NULL));
+	REQUIRE_OK(slip__resync_new(&r, w, "app."));
+	CHECK(slip__resync_count(r) == 3);
+	/* Attempt 1 delivers app.a and a new key, then breaks off. */
+	e = mk("app.a", SLIP_OP_PUT);
+	CHECK_OK(slip__resync_note(r, e));
+	slip_entry_free(e);
+	e = mk("app.n", SLIP_OP_PUT);
+	CHECK_OK(slip__resync_note(r, e));
+	slip_entry_free(e);
+	slip__resync_restart(r);
+	/* Attempt 2 delivers app.b, and app.c as a tombstone. */
+	e = mk("app.b", SLIP_OP_PUT);
+	CHECK_OK(slip__resync_note(r, e));
+	slip_entry_free(e);
+	e = mk("app.c", SLIP_OP_DELETE);
+	CHECK_OK(slip__resync_note(r, e));
+	slip_entry_free(e);
+	REQUIRE_OK(slip__resync_stale(r, &stale));
+	REQUIRE(stale.count == 2);
+	CHECK(strcmp(stale.entries[0]->key, "app.a") == 0);
+	CHECK(strcmp(stale.entries[1]->key, "app.n") == 0);
+	for (size_t i = 0; i < stale.count; i++) {
+		CHECK(stale.entries[i]->op == SLIP_OP_DELETE);
+		CHECK(stale.entries[i]->flags & SLIP_ENTRY_SYNTHETIC);
+		CHECK(slip_cursor_is_none(&stale.entries[i]->cursor));
+	}
+	slip_entry_list_free(&stale);
+	slip__resync_free(r);
+	slip__resync_free(NULL);
+	/* Many keys: the table grows and nothing is lost. */
+	REQUIRE_OK(slip__resync_new(&r, NULL, NULL));
+	char key[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k.%d", i);
+		e = mk(key, i % 3 ? SLIP_OP_PUT : SLIP_OP_PURGE);
+		CHECK_OK(slip__resync_note(r, e));
+		slip_entry_free(e);
+	}
+	CHECK(slip__resync_count(r) == 5000);
+	slip__resync_restart(r);
+	REQUIRE_OK(slip__resync_stale(r, &stale));
+	CHECK(stale.count == 5000 - 1667);
+	slip_entry_list_free(&stale);
+	slip__resync_free(r);
+	slip_snapshot_writer_free(w);
+	fx_rmdir(dir);
+}
+
 /* The shutdown handle on its own. */
 static void t_shutdown_handle(void)
 {
@@ -868,6 +948,7 @@ static void t_resubscribe_restart(void)
 static const slip_test_case cases[] = {
         SLIP_TEST(t_bad_options),
         SLIP_TEST(t_shutdown_handle),
+        SLIP_TEST(t_resync_tracker),
         SLIP_TEST(t_order),
         SLIP_TEST(t_parse_drop),
         SLIP_TEST(t_restart_delta),
