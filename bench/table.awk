@@ -79,6 +79,7 @@ END {
 	row("scan " k " keys to a list (WatchAll, kept)", "slip.scanlist_s", "raw.watchall_list_s", "js.scan_s", "t", ">=1.0", ">=2.0")
 	row("scan " k " keys (" k " x kvStore_Get)", "slip.scan_s", "raw.gets_s", "", "t", ">=20", "")
 	row("keys " k " to a list (kvStore_Keys)", "slip.keys_s", "raw.keys_s", "", "t", ">=1.0", "")
+	row("keys " k " (" k " x kvStore_Get)", "slip.keys_s", "raw.gets_s", "", "t", ">=20", "")
 	row("keys " k " (WatchAll MetaOnly)", "slip.keys_s", "raw.watchall_meta_s", "", "t", ">=1.0", "")
 	row("keys " k " (ordered consumer, headers only)", "slip.keys_s", "raw.ordered_headers_s", "", "t", "", "")
 	row("keys " k " streamed (ordered, headers only)", "slip.keyseach_s", "raw.ordered_headers_s", "js.keys_s", "t", "", ">=2.0")
