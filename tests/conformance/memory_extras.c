@@ -3,9 +3,11 @@
  * the conformance suite: namespaces shared by connections, its URL rules,
  * limits (max_value_size, max_bytes, max_age_ms), retention while a watch
  * runs, store handles following a recreated bucket, large logs (compaction,
- * long prefix scans, key map removal) and entry->pending. ctest:
- * memory-extras.
+ * long prefix scans, key map removal), entry->pending, no thread started
+ * by the backend, and random writes checked against a model.
+ * ctest: memory-extras.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +315,45 @@ static void t_close_while_watch_blocked(void)
 	conf_close(&c);
 }
 
+/* Threads of this process, from /proc/self/task. */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void t_backend_starts_no_thread(void)
+{
+	conf_watch cw[3];
+	conf_case c;
+	int before;
+
+	REQUIRE_OK(conf_open(&c, 0));
+	put_n(c.w, "k%d", 0, 10);
+	before = thread_count();
+	REQUIRE(before > 0);
+	for (int i = 0; i < 3; i++) {
+		REQUIRE_OK(conf_watch_start(&cw[i], c.wt, NULL, NULL,
+		                            SLIP_WATCH_MARKERS, 4));
+		slip_entry_free(conf_watch_next(&cw[i]));
+	}
+	/* Only the three threads this test made. */
+	CHECK(thread_count() == before + 3);
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(conf_watch_stop(&cw[i]));
+	CHECK(thread_count() == before);
+	conf_close(&c);
+}
+
 /* ------------------------------------------------ a model to compare with */
 
 #define M_KEYS 6
@@ -505,6 +546,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_retention_during_watch_is_reported),
         SLIP_TEST(t_large_log_and_long_prefix_scan),
         SLIP_TEST(t_close_while_watch_blocked),
+        SLIP_TEST(t_backend_starts_no_thread),
         SLIP_TEST(t_random_ops_match_model),
         {0},
 };
