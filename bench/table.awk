@@ -1,6 +1,9 @@
 # bench/table.awk — turns the "R <metric> <value>" lines that the
 # benchmarks print into the side-by-side table of scripts/bench.sh.
 # Each metric may appear several times (rounds): the median is shown.
+# Rounds ran back to back (Slipstream, raw, JS), so a ratio is the median of
+# the per-round ratios (load drifts cancel) and "rounds" gives their range;
+# a baseline measured once (100k gets) is compared with the median.
 #
 # A row: label | Slipstream metric | baseline metric | JS metric | kind |
 # target vs baseline | target vs JS. A baseline "=N" is the constant N.
@@ -44,20 +47,47 @@ function ratio(kind, s, b) {
 	if (kind == "t" || kind == "u") return b / s
 	return ""
 }
+# Ratio of round i of @sm to round i of @bm (they ran back to back), for
+# every round: sets pr_med, pr_min, pr_max; returns 0 when unpaired.
+function paired(kind, sm, bm,    n, i, j, t, a, k) {
+	n = cnt[sm]
+	if (n < 2 || cnt[bm] != n) return 0
+	k = 0
+	for (i = 1; i <= n; i++) {
+		t = ratio(kind, val[sm, i], val[bm, i])
+		if (t != "") a[++k] = t
+	}
+	if (k < 2) return 0
+	for (i = 2; i <= k; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	pr_min = a[1]; pr_max = a[k]
+	pr_med = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	return 1
+}
 function verdict(r, target,    op, x) {
 	if (target == "" || r == "") return ""
 	op = substr(target, 1, 2); x = substr(target, 3) + 0
 	if (op == ">=") return (r >= x) ? "met" : "MISSED"
 	return (r <= x) ? "met" : "MISSED"
 }
-function row(label, sm, bm, jm, kind, tb, tj,    s, b, j, rb, rj, rbj) {
+function row(label, sm, bm, jm, kind, tb, tj,    s, b, j, rb, rj, rbj, spread) {
 	s = median(sm)
 	b = (bm == "") ? "" : (substr(bm, 1, 1) == "=") ? substr(bm, 2) + 0 : median(bm)
 	j = (jm == "") ? "" : median(jm)
 	rb = ratio(kind, s, b); rj = ratio(kind, s, j); rbj = ratio(kind, b, j)
-	printf "| %-44s | %11s | %11s | %6s | %-6s %-6s | %11s | %6s | %-5s %-6s | %6s |\n", \
+	spread = ""
+	if (bm != "" && substr(bm, 1, 1) != "=" && paired(kind, sm, bm)) {
+		rb = pr_med
+		spread = sprintf("%.2f-%.2f", pr_min, pr_max)
+	}
+	if (jm != "" && paired(kind, sm, jm)) rj = pr_med
+	if (jm != "" && bm != "" && paired(kind, bm, jm)) rbj = pr_med
+	printf "| %-44s | %11s | %11s | %6s | %9s | %-6s %-6s | %11s | %6s | %-5s %-6s | %6s |\n", \
 		label, fmt(kind, s), (bm == "") ? "" : fmt(kind, b), \
-		(rb == "") ? "" : sprintf("%.2fx", rb), tb, verdict(rb, tb), \
+		(rb == "") ? "" : sprintf("%.2fx", rb), spread, tb, verdict(rb, tb), \
 		(jm == "") ? "" : fmt(kind, j), \
 		(rj == "") ? "" : sprintf("%.2fx", rj), tj, verdict(rj, tj), \
 		(rbj == "") ? "" : sprintf("%.2fx", rbj)
@@ -67,11 +97,11 @@ END {
 	k = (nscan >= 1000) ? sprintf("%dk", nscan / 1000) : nscan
 	bigk = (nbig >= 1000000) ? sprintf("%dM", nbig / 1000000) : (nbig >= 1000) ? sprintf("%dk", nbig / 1000) : nbig
 	snapk = (nsnap >= 1000000) ? sprintf("%dM", nsnap / 1000000) : (nsnap >= 1000) ? sprintf("%dk", nsnap / 1000) : nsnap
-	printf "| %-44s | %11s | %11s | %6s | %-13s | %11s | %6s | %-12s | %6s |\n", \
+	printf "| %-44s | %11s | %11s | %6s | %9s | %-13s | %11s | %6s | %-12s | %6s |\n", \
 		"Operation (baseline)", "Slipstream", "baseline", "ratio", \
-		"target", "JS client", "vs JS", "target", "base/JS"
-	printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------------", \
-		"-------------", "-------------", "--------", "---------------", \
+		"rounds", "target", "JS client", "vs JS", "target", "base/JS"
+	printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------------", \
+		"-------------", "-------------", "--------", "-----------", "---------------", \
 		"-------------", "--------", "--------------", "--------"
 	row("put, sequential (kvStore_Put)", "slip.put_ops", "raw.put_ops", "js.put_ops", "r", ">=0.95", "")
 	row("get, sequential (kvStore_Get)", "slip.get_ops", "raw.get_ops", "js.get_ops", "r", ">=0.95", "")
