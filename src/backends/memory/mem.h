@@ -130,7 +130,10 @@ int slip__mem_rec_entry(slip_entry **out, const mem_rec *r, bool with_value);
 
 /* watch.c ------------------------------------------------------------- */
 
-/** Stop conditions a watch polls: connection closed. */
+/**
+ * Runs a watch on @p b into @p tx on the caller's thread (see watch.c);
+ * @p closed is the connection's closed flag, polled to end it.
+ */
 int slip__mem_watch(mem_bucket *b, const atomic_bool *closed,
                     const slip_watch_options *opts, slip_chan *tx);
 
