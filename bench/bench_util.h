@@ -15,6 +15,9 @@
 /** Monotonic time in seconds. */
 double bench_now(void);
 
+/** CPU time of this process (all threads) in seconds. */
+double bench_cpu(void);
+
 /** Prints "R <metric> <value>" on stdout and flushes it. */
 void bench_result(const char *metric, double value);
 

@@ -119,6 +119,7 @@ END {
 	row("resume " k "-key snap + delta (snapshot load)", "slip.resume_s", "slip.snapload_s", "", "l", "<=1.5", "")
 	row("full replay, no snapshot (resume)", "slip.replay_s", "slip.resume_s", "", "l", "", "")
 	row("snapshot load " snapk " records (1M rec/s)", "slip.snapload_rps", "=1000000", "", "r", ">=1.0", "")
+	row("snapshot load " snapk ", per CPU second", "slip.snapload_cpu_rps", "=1000000", "", "r", ">=1.0", "")
 	row("snapshot write+checkpoint, records/s", "slip.snapwrite_rps", "", "", "r", "", "")
 	row("channel send+recv, 2 threads, entries/s", "slip.chan_ops", "", "", "r", "", "")
 	row("mirror " bigk " keys: peak RSS MiB (raw MiB)", "slip.rss_peak_mib", "slip.rss_raw_mib", "", "v", "", "")
