@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +85,16 @@ static int sys_dirsync(const char *path)
 	return rc;
 }
 
+static int sys_lock(int fd)
+{
+	int rc;
+
+	do {
+		rc = flock(fd, LOCK_EX | LOCK_NB);
+	} while (rc != 0 && errno == EINTR);
+	return rc;
+}
+
 static const slip__fileio system_io = {
         .open = sys_open,
         .pread = pread,
@@ -96,6 +107,7 @@ static const slip__fileio system_io = {
         .close = close,
         .fsize = sys_fsize,
         .dirsync = sys_dirsync,
+        .lock = sys_lock,
 };
 
 static const slip__fileio *current_io = &system_io;

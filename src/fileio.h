@@ -2,11 +2,11 @@
  * src/fileio.h — the table of file operations the snapshot code goes through.
  *
  * Every system call the snapshot reader and writer make (open, pread,
- * pwrite, fsync, fdatasync, ftruncate, rename, unlink, close, fstat and the
- * directory fsync) is reached through one table, as SQLite's os_unix.c does,
- * so tests can swap in a table that injects short writes, ENOSPC, EIO or a
- * simulated crash at a chosen step. The functions keep POSIX conventions:
- * -1 with errno set on failure.
+ * pwrite, fsync, fdatasync, ftruncate, rename, unlink, close, fstat, flock
+ * and the directory fsync) is reached through one table, as SQLite's os_unix.c
+ * does, so tests can swap in a table that injects short writes, ENOSPC, EIO or
+ * a simulated crash at a chosen step. The functions keep POSIX conventions: -1
+ * with errno set on failure.
  */
 #ifndef SLIP_FILEIO_H
 #define SLIP_FILEIO_H
@@ -29,6 +29,11 @@ typedef struct slip__fileio {
 	int (*fsize)(int fd, uint64_t *size);
 	/** Opens the directory holding @p path, fsyncs it and closes it. */
 	int (*dirsync)(const char *path);
+	/**
+	 * Takes an exclusive advisory lock on the open file without waiting
+	 * (flock LOCK_EX | LOCK_NB): EWOULDBLOCK when another holds it.
+	 */
+	int (*lock)(int fd);
 } slip__fileio;
 
 /** The table in use (the real system calls unless a test replaced it). */

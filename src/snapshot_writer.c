@@ -11,7 +11,10 @@
  *   accessors   the committed live state, kept in memory (hash index over
  *               an array of entries) for compact and for readers
  *
- * All I/O goes through the fileio table so tests can inject faults. The
+ * The file is held under an exclusive flock() for the writer's lifetime:
+ * a second writer on the same path fails at open instead of interleaving
+ * its appends. All I/O goes through the fileio table so tests can inject
+ * faults. The
  * committed length is the only file offset the writer trusts: every append
  * is a pwrite at that offset, so a failed or partial append is simply
  * overwritten by the retry.
@@ -267,6 +270,16 @@ SLIP_EXTERN int slip_snapshot_writer_open(slip_snapshot_writer **out,
 	w->fd = io->open(path, O_RDWR | O_CREAT, 0644);
 	if (w->fd < 0) {
 		rc = io_error(w, "open", "open", errno);
+		goto done;
+	}
+	/* Two writers appending to one file would overwrite each other. */
+	if (io->lock(w->fd) != 0) {
+		rc = errno == EWOULDBLOCK
+		             ? slip_set_error(SLIP_EIO,
+		                              "snapshot open \"%s\": another "
+		                              "writer has the file open",
+		                              path)
+		             : io_error(w, "open", "lock", errno);
 		goto done;
 	}
 	if (io->fsize(w->fd, &size) != 0)
@@ -546,7 +559,10 @@ SLIP_EXTERN int slip_snapshot_writer_compact(slip_snapshot_writer *w)
 	tfd = io->open(w->tmp_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (tfd < 0)
 		return io_error(w, "compact", step, errno);
-	if (write_state(w, tfd, &size) != 0)
+	/* The new file must be locked before the rename makes it visible. */
+	if (io->lock(tfd) != 0)
+		step = "lock temp file";
+	else if (write_state(w, tfd, &size) != 0)
 		step = "write temp file";
 	else if (io->fsync(tfd) != 0)
 		step = "fsync temp file";

@@ -326,7 +326,34 @@ static void t_open_refuses_damaged_files(void)
 	fx_done(&fx);
 }
 
+static void t_second_writer_refused(void)
+{
+	fixture fx;
+	slip_snapshot_writer *w = NULL, *w2 = NULL;
+	snapt_state st;
+
+	memset(&st, 0, sizeof(st));
+	fx_init(&fx);
+	REQUIRE_OK(slip_snapshot_writer_open(&w, fx.path, 0));
+	CHECK_RC(slip_snapshot_writer_open(&w2, fx.path, 0), SLIP_EIO);
+	CHECK(w2 == NULL);
+	CHECK(strstr(slip_last_error(), "another writer") != NULL);
+	/* Still refused after a compaction replaced the file. */
+	REQUIRE_OK(snapt_batch(8, 1, &st, w));
+	REQUIRE_OK(slip_snapshot_writer_checkpoint(w, &st.cursor, NULL));
+	REQUIRE_OK(slip_snapshot_writer_compact(w));
+	CHECK_RC(slip_snapshot_writer_open(&w2, fx.path, 0), SLIP_EIO);
+	/* Loading is never blocked. */
+	CHECK(loads_as(fx.path, &st));
+	slip_snapshot_writer_free(w);
+	REQUIRE_OK(slip_snapshot_writer_open(&w2, fx.path, 0));
+	CHECK(snapt_writer_equal(&st, w2));
+	slip_snapshot_writer_free(w2);
+	fx_done(&fx);
+}
+
 static const slip_test_case cases[] = {
+        SLIP_TEST(t_second_writer_refused),
         SLIP_TEST(t_new_file_has_header_only),
         SLIP_TEST(t_checkpoints_reopen_and_append),
         SLIP_TEST(t_uncommitted_updates_dropped_on_free),
