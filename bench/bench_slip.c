@@ -289,25 +289,39 @@ static void on_caught_up(void *payload, const slip_cursor *cursor)
  * Runs watch_applied on @p c until the bucket's last sequence (as of now)
  * is applied. *secs gets the time from @p t0 to that moment.
  */
+/*
+ * The bucket's facts (last sequence = the point to reach), read on a
+ * connection of its own before any clock starts.
+ */
+static int fetch_info(const char *url, const char *bucket, slip_store_info *out)
+{
+	slip_ctx c;
+	int rc;
+
+	if (ctx_open(&c, url, bucket) != 0)
+		return 1;
+	rc = slip_store_get_info(c.store, out);
+	ctx_close(&c);
+	return rc == SLIP_OK ? 0 : fail("store info", rc);
+}
+
 static size_t g_batch_max; /* 0: the library's default */
 static bool g_full_replay; /* no snapshot, no cursor: every key expected */
 
-static int run_applied(slip_ctx *c, slip_snapshot_writer *snap, double t0,
-                       double *secs, long *applied)
+static int run_applied(slip_ctx *c, slip_snapshot_writer *snap,
+                       const slip_store_info *info, double t0, double *secs,
+                       long *applied)
 {
 	slip_applied_options o = SLIP_APPLIED_OPTIONS_INIT;
 	applied_run run;
-	slip_store_info info;
 	slip_cursor final = slip_cursor_none();
 	int rc;
 
 	memset(&run, 0, sizeof(run));
-	rc = slip_store_get_info(c->store, &info);
-	if (rc == SLIP_OK)
-		rc = slip_shutdown_new(&run.stop);
+	rc = slip_shutdown_new(&run.stop);
 	if (rc != SLIP_OK)
-		return fail("store info", rc);
-	run.target = info.last_seq;
+		return fail("shutdown", rc);
+	run.target = info->last_seq;
 	o.watcher = slip_store_watcher(c->store);
 	o.snapshot = snap;
 	o.batch_max = g_batch_max;
@@ -331,12 +345,12 @@ static int run_applied(slip_ctx *c, slip_snapshot_writer *snap, double t0,
 	 * A full replay of a bucket keeping one value per key must hand
 	 * apply() every key: anything less is lost updates, not speed.
 	 */
-	if (g_full_replay && run.applied != (long)info.messages) {
+	if (g_full_replay && run.applied != (long)info->messages) {
 		fprintf(stderr,
 		        "bench slip: LOST UPDATES: the cursor reached %llu "
 		        "but apply() got %ld of %llu keys\n",
 		        (unsigned long long)run.target, run.applied,
-		        (unsigned long long)info.messages);
+		        (unsigned long long)info->messages);
 		return 1;
 	}
 	*secs = run.t_done - t0;
@@ -347,6 +361,7 @@ static int run_applied(slip_ctx *c, slip_snapshot_writer *snap, double t0,
 static int cmd_applied(const char *url, const char *bucket, const char *snap)
 {
 	slip_ctx c;
+	slip_store_info info;
 	slip_snapshot_writer *w = NULL;
 	double secs = 0;
 	long applied = 0;
@@ -362,7 +377,11 @@ static int cmd_applied(const char *url, const char *bucket, const char *snap)
 	if (ctx_open(&c, url, bucket) != 0)
 		goto done;
 	g_full_replay = true;
-	rc = run_applied(&c, w, bench_now(), &secs, &applied);
+	rc = slip_store_get_info(c.store, &info);
+	if (rc == SLIP_OK)
+		rc = run_applied(&c, w, &info, bench_now(), &secs, &applied);
+	else
+		rc = fail("store info", rc);
 	ctx_close(&c);
 	if (rc == 0) {
 		fprintf(stderr, "bench slip: applied %ld updates\n", applied);
@@ -383,10 +402,14 @@ static int cmd_resume(const char *url, const char *bucket, const char *snap,
 {
 	slip_ctx c;
 	slip_snapshot_writer *w = NULL;
-	double t0 = bench_now(), t_open, secs = 0;
+	slip_store_info info;
+	double t0, t_open, t_conn, secs = 0;
 	long applied = 0;
 	int rc;
 
+	if (fetch_info(url, bucket, &info) != 0)
+		return 1;
+	t0 = bench_now();
 	if (snap != NULL) {
 		rc = slip_snapshot_writer_open(&w, snap, 0);
 		if (rc != SLIP_OK)
@@ -398,16 +421,23 @@ static int cmd_resume(const char *url, const char *bucket, const char *snap,
 		slip_snapshot_writer_free(w);
 		return 1;
 	}
-	rc = run_applied(&c, w, t0, &secs, &applied);
+	t_conn = bench_now() - t0 - t_open;
+	rc = run_applied(&c, w, &info, t0, &secs, &applied);
 	ctx_close(&c);
 	if (rc == 0) {
 		fprintf(stderr,
-		        "bench slip: %s: %ld updates applied, snapshot "
-		        "open %.4f s of %.4f s\n",
-		        metric, applied, t_open, secs);
+		        "bench slip: %s: %ld updates applied in %.4f s: "
+		        "snapshot open %.4f s, connect+bind %.4f s, "
+		        "watch to caught up %.4f s\n",
+		        metric, applied, secs, t_open, t_conn,
+		        secs - t_open - t_conn);
 		bench_result(metric, secs);
-		if (snap != NULL)
-			bench_result("slip.resume_applied", (double)applied);
+		if (snap != NULL) {
+			bench_result("slip.resume_open_s", t_open);
+			bench_result("slip.resume_conn_s", t_conn);
+			bench_result("slip.resume_watch_s",
+			             secs - t_open - t_conn);
+		}
 	}
 	slip_snapshot_writer_free(w);
 	return rc;
@@ -530,7 +560,7 @@ static int cmd_rss(const char *url, const char *bucket, const char *snap)
 	rc = slip_store_get_info(c.store, &info);
 	g_full_replay = true;
 	if (rc == SLIP_OK)
-		rc = run_applied(&c, w, bench_now(), &secs, &applied);
+		rc = run_applied(&c, w, &info, bench_now(), &secs, &applied);
 	else
 		rc = fail("store info", rc);
 	if (rc == 0) {
