@@ -6,6 +6,8 @@
 #   1. setup         apt-get packages + npm ci (scripts/setup.sh --tests)
 #   2. static checks formatting, banned calls, headers compile alone
 #   3. gcc build     -Werror, whole ctest suite, exported-symbol check
+#   3b. valgrind     memcheck over the unit, memory, snapshot and applied-mem
+#                    tests (a leak or error fails the test)
 #   4. clang build   ASan+UBSan, whole ctest suite (any report fails)
 #   5. clang build   TSan, the threaded tests (label tsan)
 #   6. fuzz          libFuzzer on the snapshot parser, 60 s, ASan+UBSan
@@ -46,6 +48,10 @@ stage "3. gcc build + full suite"
 scripts/build.sh "$out/gcc" -DCMAKE_C_COMPILER=gcc
 scripts/check-symbols.sh "$out/gcc"
 run_ctest "$out/gcc"
+
+stage "3b. valgrind memcheck (backend-free tests)"
+(cd "$out/gcc" && ctest -T memcheck -j"$jobs" --timeout 900 --output-on-failure \
+  -R '^(unit-|conformance-mem$|memory-extras$|snapshot-(format|load|writer|corpus)$|fault-snapshot-io$|applied-.*-mem$)')
 
 stage "4. clang ASan+UBSan build + full suite"
 scripts/build.sh "$out/asan" -DCMAKE_C_COMPILER=clang -DSLIP_SANITIZE=address,undefined
