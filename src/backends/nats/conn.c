@@ -15,15 +15,42 @@
 #define DEFAULT_TIMEOUT_MS   5000
 #define DEFAULT_RECONNECT_MS 250
 #define DEFAULT_MAX_RECONN   60
-#define CLOSED_CB_WAIT_MS    5000
 
 /*
- * libnats runs the error and closed callbacks on its own thread. One
- * backend-wide mutex guards what they touch (the watch lists and the
- * closed flag), and conn_free waits for the closed callback, after which
- * libnats calls nothing more for that connection.
+ * libnats runs the error callback on its own thread, and may still do so
+ * after the connection was closed and freed (its ordered-consumer
+ * recreation runs on a detached thread and reports failures late). So the
+ * callback's closure is only trusted while it is in this list of live
+ * connections; one backend-wide mutex guards the list and the watch lists.
  */
 static pthread_mutex_t cb_mu = PTHREAD_MUTEX_INITIALIZER;
+static slip_nats_conn *live;
+
+static bool is_live(const slip_nats_conn *c)
+{
+	for (const slip_nats_conn *p = live; p != NULL; p = p->next_live)
+		if (p == c)
+			return true;
+	return false;
+}
+
+static void set_live(slip_nats_conn *c, bool on)
+{
+	pthread_mutex_lock(&cb_mu);
+	if (on) {
+		c->next_live = live;
+		live = c;
+	} else {
+		for (slip_nats_conn **p = &live; *p != NULL;
+		     p = &(*p)->next_live) {
+			if (*p == c) {
+				*p = c->next_live;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&cb_mu);
+}
 
 static char *dup_str(const char *s)
 {
@@ -89,7 +116,6 @@ static void conn_destroy(slip_nats_conn *c)
 	free(c->creds_file);
 	free(c->tls_ca);
 	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->closed_cond);
 	free(c);
 }
 
@@ -100,7 +126,6 @@ int slip__nats_conn_new(void **out, const slip_conn_options *opts)
 	if (c == NULL)
 		return SLIP_ENOMEM;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->closed_cond, NULL);
 	rc = slip__nats_parse_urls(c, opts->url);
 	if (rc != SLIP_OK)
 		goto done;
@@ -136,6 +161,7 @@ done:
 		conn_destroy(c);
 		return rc;
 	}
+	set_live(c, true);
 	*out = c;
 	return SLIP_OK;
 }
@@ -148,31 +174,10 @@ static void err_cb(natsConnection *nc, natsSubscription *sub, natsStatus err,
 	if (sub == NULL)
 		return;
 	pthread_mutex_lock(&cb_mu);
-	for (slip_nats_watch_reg *r = c->watches; r != NULL; r = r->next)
+	for (slip_nats_watch_reg *r = is_live(c) ? c->watches : NULL; r != NULL;
+	     r = r->next)
 		if (r->sub == sub && err != NATS_SLOW_CONSUMER)
 			atomic_fetch_add(&r->missed, 1);
-	pthread_mutex_unlock(&cb_mu);
-}
-
-static void closed_cb(natsConnection *nc, void *closure)
-{
-	slip_nats_conn *c = closure;
-	pthread_mutex_lock(&cb_mu);
-	c->closed_cb_done = true;
-	pthread_cond_broadcast(&c->closed_cond);
-	pthread_mutex_unlock(&cb_mu);
-}
-
-/* After natsConnection_Close: lets libnats' callback thread finish. */
-static void wait_closed_cb(slip_nats_conn *c)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += CLOSED_CB_WAIT_MS / 1000;
-	pthread_mutex_lock(&cb_mu);
-	while (!c->closed_cb_done)
-		if (pthread_cond_timedwait(&c->closed_cond, &cb_mu, &ts) != 0)
-			break;
 	pthread_mutex_unlock(&cb_mu);
 }
 
@@ -208,8 +213,6 @@ static int build_options(slip_nats_conn *c, natsOptions **out)
 		s = natsOptions_SetRetryOnFailedConnect(o, false, NULL, NULL);
 	if (s == NATS_OK)
 		s = natsOptions_SetErrorHandler(o, err_cb, c);
-	if (s == NATS_OK)
-		s = natsOptions_SetClosedCB(o, closed_cb, c);
 	if (s == NATS_OK && c->tls)
 		s = natsOptions_SetSecure(o, true);
 	if (s != NATS_OK)
@@ -298,9 +301,6 @@ int slip__nats_connect(void *conn)
 	int rc = build_options(c, &o);
 	if (rc != SLIP_OK)
 		return rc;
-	pthread_mutex_lock(&cb_mu);
-	c->closed_cb_done = false;
-	pthread_mutex_unlock(&cb_mu);
 	natsStatus s = natsConnection_Connect(&nc, o);
 	natsOptions_Destroy(o);
 	if (s != NATS_OK) {
@@ -356,8 +356,7 @@ void slip__nats_conn_free(void *conn)
 	if (c == NULL)
 		return;
 	slip__nats_close(c);
-	if (c->nc != NULL)
-		wait_closed_cb(c);
+	set_live(c, false);
 	jsCtx_Destroy(c->js);
 	natsConnection_Destroy(c->nc);
 	conn_destroy(c);

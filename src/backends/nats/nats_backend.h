@@ -27,6 +27,10 @@
 #define SLIP_NATS_ERR_MSG_TOO_BIG          10054
 #define SLIP_NATS_ERR_NO_MESSAGE_FOUND     10037
 
+/* Ephemeral consumers vanish this long after losing interest: a backstop
+ * for the explicit delete, which cannot always be sent. */
+#define SLIP_NATS_INACTIVE_NS (60LL * 1000000000LL)
+
 /** One running watch, known to the connection's async error handler. */
 typedef struct slip_nats_watch_reg {
 	natsSubscription *sub;
@@ -70,10 +74,9 @@ typedef struct slip_nats_conn {
 	bool clustered;
 
 	/* Guarded by the backend-wide callback mutex (conn.c): libnats calls
-	 * back on its own thread, possibly until the closed callback ran. */
+	 * back on its own thread, possibly after the connection was freed. */
 	slip_nats_watch_reg *watches;
-	bool closed_cb_done;
-	pthread_cond_t closed_cond;
+	struct slip_nats_conn *next_live;
 } slip_nats_conn;
 
 /** The backend's store object (one bound bucket). */

@@ -263,6 +263,7 @@ static int subscribe_last(slip_nats_store *st, const char *prefix,
 	so.Ordered = true;
 	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
 	so.Config.HeadersOnly = keys_only;
+	so.Config.InactiveThreshold = SLIP_NATS_INACTIVE_NS;
 	natsStatus s = js_SubscribeSync(sub, js, filter, NULL, &so, &jerr);
 	free(filter);
 	if (s != NATS_OK) {

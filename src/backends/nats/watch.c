@@ -110,6 +110,7 @@ static int subscribe(watch_state *w)
 	so.Stream = w->st->stream;
 	so.Ordered = true;
 	so.Config.Heartbeat = (int64_t)WATCH_HEARTBEAT_MS * 1000000;
+	so.Config.InactiveThreshold = SLIP_NATS_INACTIVE_NS;
 	if (w->has_cursor) {
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;
 		so.Config.OptStartSeq = w->from_seq + 1;
@@ -438,10 +439,14 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 		rc = SLIP_OK; /* the receiver closed: a normal end */
 	if (w.sub != NULL) {
 		slip__nats_watch_unregister(w.st->c, &w.reg);
-		/* Unsubscribe deletes the server-side consumer, a request that
-		 * would only time out while disconnected; Destroy alone just
-		 * drops interest (the server reaps the ephemeral consumer). */
-		if (natsConnection_Status(w.nc) == NATS_CONN_STATUS_CONNECTED)
+		/* Unsubscribe deletes the server-side consumer. Not while
+		 * disconnected (the request could only time out), nor while
+		 * libnats may be recreating the consumer after missed
+		 * heartbeats (3.4.1 frees the consumer name under the delete):
+		 * then Destroy only drops interest and the server reaps the
+		 * ephemeral consumer after its inactivity threshold. */
+		if (natsConnection_Status(w.nc) == NATS_CONN_STATUS_CONNECTED &&
+		    atomic_load(&w.reg.missed) == 0)
 			natsSubscription_Unsubscribe(w.sub);
 		natsSubscription_Destroy(w.sub);
 	}
