@@ -8,7 +8,8 @@
  *                                     async publish (VSIZE-byte values)
  *   put URL BUCKET N [PFX]            N sequential kvStore_Put, ops/s
  *   get URL BUCKET N [PFX]            N sequential kvStore_Get, ops/s
- *   watchall URL BUCKET [meta|list]   kvStore_WatchAll replay to the
+ *   watchall URL BUCKET [meta|list|rss]
+ *                                     kvStore_WatchAll replay to the
  *                                     "initial values done" marker, s
  *   keys URL BUCKET                   kvStore_Keys, s
  *   ordered URL BUCKET N [headers]    ordered consumer (js_SubscribeSync,
@@ -231,7 +232,8 @@ static int cmd_get(const char *url, const char *bucket, long n,
  * kvStore_WatchAll replay up to the "initial values done" marker. Modes:
  * "" frees each entry as it comes (as a streamed scan does), "meta" asks
  * for headers only, "list" keeps every entry until the end (as a scan into
- * a list does; freeing them is not timed).
+ * a list does; freeing them is not timed), "rss" keeps them too and reports
+ * the peak RSS instead of a time (a mirror written with libnats alone).
  */
 static int cmd_watchall(const char *url, const char *bucket, const char *mode)
 {
@@ -240,7 +242,9 @@ static int cmd_watchall(const char *url, const char *bucket, const char *mode)
 	kvWatcher *w = NULL;
 	kvEntry **kept = NULL;
 	natsStatus s;
-	bool keep = strcmp(mode, "list") == 0;
+	bool rss = strcmp(mode, "rss") == 0;
+	bool keep = rss || strcmp(mode, "list") == 0;
+	uint64_t kv_bytes = 0;
 	long count = 0, cap = 0;
 	double t0, dt;
 	int rc = 0;
@@ -261,6 +265,9 @@ static int cmd_watchall(const char *url, const char *bucket, const char *mode)
 			cap = cap ? cap * 2 : 64;
 			kept = realloc(kept, (size_t)cap * sizeof(*kept));
 		}
+		if (rss && e != NULL)
+			kv_bytes += strlen(kvEntry_Key(e)) +
+			            (uint64_t)kvEntry_ValueLen(e);
 		if (keep && kept != NULL)
 			kept[count] = e;
 		else
@@ -270,6 +277,12 @@ static int cmd_watchall(const char *url, const char *bucket, const char *mode)
 	dt = bench_now() - t0;
 	if (s != NATS_OK || (keep && kept == NULL)) {
 		rc = fail("kvStore_WatchAll", s);
+	} else if (rss) {
+		/* A hand-written libnats mirror: every kvEntry kept. */
+		bench_result("raw.rss_peak_mib",
+		             (double)bench_peak_rss() / 1048576.0);
+		bench_result("raw.rss_ratio",
+		             (double)bench_peak_rss() / (double)kv_bytes);
 	} else {
 		bench_result(keep         ? "raw.watchall_list_s"
 		             : o.MetaOnly ? "raw.watchall_meta_s"
@@ -370,7 +383,7 @@ static int usage(void)
 	fprintf(stderr, "usage: slip-bench-raw freeport | fill URL BUCKET N "
 	                "[VSIZE] [PFX] | put|get URL BUCKET N [PFX] | "
 	                "gets URL BUCKET N [PFX] | watchall URL BUCKET "
-	                "[meta|list] | "
+	                "[meta|list|rss] | "
 	                "keys URL BUCKET | ordered URL BUCKET N [headers]\n");
 	return 2;
 }

@@ -127,6 +127,7 @@ END {
 	row("channel send+recv, 2 threads, entries/s", "slip.chan_ops", "", "", "r", "", "")
 	row("mirror " bigk " keys: peak RSS MiB (raw MiB)", "slip.rss_peak_mib", "slip.rss_raw_mib", "", "v", "", "")
 	row("mirror " bigk " keys: peak RSS / raw bytes", "slip.rss_ratio", "", "", "v", "", "")
+	row("  same with libnats alone (kvEntry kept)", "raw.rss_ratio", "", "", "v", "", "")
 	row("mirror " bigk " keys: watch_applied+snap, s", "slip.mirror_1m_s", "", "", "v", "", "")
 	if (cnt["cg.snapload_ir"] + cnt["cg.snapgen_ir"] + cnt["cg.chan_ir"] > 0) {
 		print ""

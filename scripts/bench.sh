@@ -199,6 +199,8 @@ run "$RAW" fill "$URL" big "$N_BIG"
 # batch_max 1000: with the default 100 the run is bound by 10,000 fdatasyncs
 # (about a minute here); the peak RSS does not depend on it.
 run "$SLIP" rss "$URL" big "$TMP/rss.snap" 1000
+# For scale: a mirror written with libnats alone, keeping every kvEntry.
+run "$RAW" watchall "$URL" big rss
 rm -f "$TMP/rss.snap"
 
 # -------------------------------------------------------------- callgrind
