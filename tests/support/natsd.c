@@ -23,6 +23,7 @@
 #include "natsd.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -703,18 +704,75 @@ int slip_natsd_restart(slip_natsd *s)
 	return restart_wait(s, NATSD_READY_MS * 2, true);
 }
 
+/* True when every thread of @p pid is stopped (state T in /proc). */
+static bool all_threads_stopped(pid_t pid)
+{
+	char path[64], line[512];
+	struct dirent *d;
+	bool stopped = true;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (stopped && (d = readdir(dir)) != NULL) {
+		char stat_path[384];
+		FILE *f;
+		const char *p;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(stat_path, sizeof(stat_path), "%s/%s/stat", path,
+		         d->d_name);
+		f = fopen(stat_path, "r");
+		if (!f)
+			continue; /* a thread that just exited */
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		/* "tid (comm) S ...": the state follows the last ')'. */
+		p = strrchr(line, ')');
+		stopped = p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+	}
+	closedir(dir);
+	return stopped;
+}
+
+/*
+ * SIGSTOP is delivered asynchronously; wait until every thread is really
+ * stopped so a test's next step happens against a frozen server.
+ */
 int slip_natsd_pause(slip_natsd *s)
 {
-	if (reap_if_dead(s))
+	long long deadline = now_ms() + 2000;
+
+	if (reap_if_dead(s) || kill(s->pid, SIGSTOP) != 0)
 		return -1;
-	return kill(s->pid, SIGSTOP) == 0 ? 0 : -1;
+	while (!all_threads_stopped(s->pid)) {
+		if (now_ms() >= deadline) {
+			say("nats-server %d did not stop", (int)s->pid);
+			return -1;
+		}
+		sleep_ms(2);
+	}
+	return 0;
 }
 
 int slip_natsd_resume(slip_natsd *s)
 {
-	if (reap_if_dead(s))
+	long long deadline = now_ms() + 2000;
+
+	if (reap_if_dead(s) || kill(s->pid, SIGCONT) != 0)
 		return -1;
-	return kill(s->pid, SIGCONT) == 0 ? 0 : -1;
+	while (all_threads_stopped(s->pid)) {
+		if (now_ms() >= deadline) {
+			say("nats-server %d did not continue", (int)s->pid);
+			return -1;
+		}
+		sleep_ms(2);
+	}
+	return 0;
 }
 
 bool slip_natsd_running(slip_natsd *s)

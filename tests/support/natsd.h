@@ -47,7 +47,7 @@ int slip_natsd_stop(slip_natsd *s);
 int slip_natsd_kill(slip_natsd *s);
 /** Starts it again on the same port with the same store; waits for ready. */
 int slip_natsd_restart(slip_natsd *s);
-/** SIGSTOP / SIGCONT. */
+/** SIGSTOP / SIGCONT; return once every server thread is stopped / running. */
 int slip_natsd_pause(slip_natsd *s);
 int slip_natsd_resume(slip_natsd *s);
 /** True while the process runs. */
