@@ -17,5 +17,6 @@
 #include "slipstream/snapshot.h"
 #include "slipstream/applied.h"
 #include "slipstream/memory.h"
+#include "slipstream/replica.h"
 
 #endif
