@@ -184,10 +184,33 @@ typedef struct slip_nats_meta {
 	uint64_t sseq;
 	uint64_t pending;
 	int64_t ts;
+	const char *consumer; /* inside the reply subject, not terminated */
+	size_t consumer_len;
 } slip_nats_meta;
 
 /** Parses a "$JS.ACK...." reply subject (v1 and v2 forms). */
 int slip__nats_ack_meta(const char *reply, slip_nats_meta *out);
+
+/**
+ * The server-side consumer behind an ordered subscription, tracked from
+ * delivered messages so it can be deleted without libnats' unsubscribe
+ * path, which races with its own consumer recreation in 3.4.1.
+ */
+typedef struct slip_nats_consumer {
+	char name[128];
+} slip_nats_consumer;
+
+/** Records the consumer named in @p meta (if it changed). */
+void slip__nats_consumer_note(slip_nats_consumer *cn,
+                              const slip_nats_meta *meta);
+
+/**
+ * Ends an ordered subscription: drops interest and, when connected,
+ * deletes the last consumer seen (best effort; the server's inactivity
+ * threshold reaps any other).
+ */
+void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
+                        const slip_nats_consumer *cn, natsSubscription *sub);
 
 /**
  * Turns a delivered KV message into an entry (value copied unless

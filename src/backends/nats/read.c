@@ -6,6 +6,7 @@
  * so a large bucket never meets a cumulative timeout. Also the helpers the
  * watcher shares: subjects, prefix filters, ack-subject metadata, entries.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,8 @@ int slip__nats_ack_meta(const char *reply, slip_nats_meta *out)
 	    parse_u64(tok[base + 6], len[base + 6], &out->pending) != 0)
 		return -1;
 	out->ts = (int64_t)ts;
+	out->consumer = tok[base + 1];
+	out->consumer_len = len[base + 1];
 	return 0;
 }
 
@@ -233,7 +236,7 @@ int slip__nats_entry(void *store, const char *key, slip_entry **out)
 
 /* True when the consumer has nothing to deliver (empty bucket / filter). */
 static int consumer_empty(slip_nats_store *st, natsSubscription *sub,
-                          bool *empty)
+                          slip_nats_consumer *cn, bool *empty)
 {
 	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
@@ -241,18 +244,21 @@ static int consumer_empty(slip_nats_store *st, natsSubscription *sub,
 	if (s != NATS_OK)
 		return slip__nats_fail(st->c, s, jerr, "scan", st->name);
 	*empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
+	if (ci->Name != NULL && cn->name[0] == '\0')
+		snprintf(cn->name, sizeof(cn->name), "%s", ci->Name);
 	jsConsumerInfo_Destroy(ci);
 	return SLIP_OK;
 }
 
 static int subscribe_last(slip_nats_store *st, const char *prefix,
-                          bool keys_only, natsConnection **nc,
+                          bool keys_only, natsConnection **nc, jsCtx **jsp,
                           natsSubscription **sub)
 {
 	jsCtx *js = NULL;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	int rc = slip__nats_use(st->c, "scan", nc, &js);
+	*jsp = js;
 	if (rc != SLIP_OK)
 		return rc;
 	char *filter = slip__nats_filter(st, prefix);
@@ -281,15 +287,29 @@ static int subscribe_last(slip_nats_store *st, const char *prefix,
 	return SLIP_OK;
 }
 
-static void unsubscribe(natsConnection *nc, natsSubscription *sub)
+void slip__nats_consumer_note(slip_nats_consumer *cn,
+                              const slip_nats_meta *meta)
+{
+	size_t n = meta->consumer_len;
+	if (n == 0 || n >= sizeof(cn->name))
+		return;
+	if (strncmp(cn->name, meta->consumer, n) == 0 && cn->name[n] == '\0')
+		return;
+	memcpy(cn->name, meta->consumer, n);
+	cn->name[n] = '\0';
+}
+
+void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
+                        const slip_nats_consumer *cn, natsSubscription *sub)
 {
 	if (sub == NULL)
 		return;
-	/* Deletes the ephemeral consumer on the server; while disconnected
-	 * that request could only time out, so just drop interest. */
-	if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
-		natsSubscription_Unsubscribe(sub);
+	/* Destroy unsubscribes without libnats' consumer delete. */
 	natsSubscription_Destroy(sub);
+	/* While disconnected the delete could only time out. */
+	if (cn->name[0] != '\0' &&
+	    natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+		js_DeleteConsumer(js, stream, cn->name, NULL, NULL);
 }
 
 static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
@@ -297,17 +317,19 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 {
 	natsSubscription *sub = NULL;
 	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	slip_nats_consumer cn = {{0}};
 	size_t plen = prefix != NULL ? strlen(prefix) : 0;
 	uint64_t total = 0, seen = 0;
 	bool first = true, have_total = false;
-	int rc = subscribe_last(st, prefix, keys_only, &nc, &sub);
+	int rc = subscribe_last(st, prefix, keys_only, &nc, &js, &sub);
 	while (rc == SLIP_OK) {
 		natsMsg *m = NULL;
 		int wait = first ? SCAN_FIRST_WAIT_MS : st->c->op_timeout_ms;
 		natsStatus s = natsSubscription_NextMsg(&m, sub, wait);
 		if (s == NATS_TIMEOUT && first && wait == SCAN_FIRST_WAIT_MS) {
 			bool empty = false;
-			rc = consumer_empty(st, sub, &empty);
+			rc = consumer_empty(st, sub, &cn, &empty);
 			if (rc != SLIP_OK || empty)
 				break;
 			first = false; /* messages are on their way */
@@ -329,6 +351,7 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 			natsMsg_Destroy(m);
 			continue; /* not a stream message */
 		}
+		slip__nats_consumer_note(&cn, &meta);
 		if (!have_total)
 			total = meta.pending + 1;
 		have_total = true;
@@ -351,7 +374,7 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 		if (rc != SLIP_OK || seen >= total || meta.pending == 0)
 			break;
 	}
-	unsubscribe(nc, sub);
+	slip__nats_sub_end(nc, js, st->stream, &cn, sub);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
  * A heartbeat watchdog turns a lost stream into SLIP_EWATCH; a closed
  * connection ends the watch with SLIP_ENOTCONNECTED.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ typedef struct watch_state {
 	bool dense;
 	uint64_t frontier;
 	natsSubscription *sub;
+	slip_nats_consumer cn;
 	slip_nats_watch_reg reg;
 } watch_state;
 
@@ -195,6 +197,8 @@ static int initially_empty(watch_state *w, bool *empty)
 	if (s != NATS_OK)
 		return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
 	*empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
+	if (ci->Name != NULL && w->cn.name[0] == '\0')
+		snprintf(w->cn.name, sizeof(w->cn.name), "%s", ci->Name);
 	jsConsumerInfo_Destroy(ci);
 	return SLIP_OK;
 }
@@ -234,6 +238,7 @@ static int on_message(watch_state *w, natsMsg *m)
 	int rc = SLIP_OK;
 	if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0)
 		return SLIP_OK; /* not a stream message */
+	slip__nats_consumer_note(&w->cn, &meta);
 	if (w->dense && meta.sseq > w->frontier + 1) {
 		rc = floor_check(w, meta.sseq);
 		if (rc != SLIP_OK)
@@ -439,16 +444,7 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 		rc = SLIP_OK; /* the receiver closed: a normal end */
 	if (w.sub != NULL) {
 		slip__nats_watch_unregister(w.st->c, &w.reg);
-		/* Unsubscribe deletes the server-side consumer. Not while
-		 * disconnected (the request could only time out), nor while
-		 * libnats may be recreating the consumer after missed
-		 * heartbeats (3.4.1 frees the consumer name under the delete):
-		 * then Destroy only drops interest and the server reaps the
-		 * ephemeral consumer after its inactivity threshold. */
-		if (natsConnection_Status(w.nc) == NATS_CONN_STATUS_CONNECTED &&
-		    atomic_load(&w.reg.missed) == 0)
-			natsSubscription_Unsubscribe(w.sub);
-		natsSubscription_Destroy(w.sub);
+		slip__nats_sub_end(w.nc, w.js, w.st->stream, &w.cn, w.sub);
 	}
 	return rc;
 }
