@@ -285,6 +285,34 @@ static void compare_reads(slip_store *st, const rec *ops, int nops,
 		CHECK(has_key((char(*)[128])js->k, js->nk, keys.keys[i]));
 	slip_key_list_free(&keys);
 
+	/*
+	 * String prefixes (not token-aligned ones too): Slipstream's scan and
+	 * keys under a prefix are exactly the JS client's live keys that
+	 * start with it.
+	 */
+	static const char *const prefixes[] = {"b",  "b.",   "d",
+	                                       "di", "bin/", "zz"};
+	for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		const char *pre = prefixes[p];
+		size_t want = 0;
+		for (int i = 0; i < js->nk; i++)
+			want += strncmp(js->k[i], pre, strlen(pre)) == 0;
+		CHECK_OK(slip_reader_scan(r, pre, &list));
+		CHECK_OK(slip_reader_keys(r, pre, &keys));
+		if (list.count != want || keys.count != want)
+			slip_test_fail(
+			        __FILE__, __LINE__,
+			        "prefix \"%s\": scan %zu, keys %zu, JS %zu",
+			        pre, list.count, keys.count, want);
+		for (size_t i = 0; i < list.count; i++)
+			CHECK(!strncmp(list.entries[i]->key, pre,
+			               strlen(pre)) &&
+			      has_key((char(*)[128])js->k, js->nk,
+			              list.entries[i]->key));
+		slip_entry_list_free(&list);
+		slip_key_list_free(&keys);
+	}
+
 	/* A fresh watch's initial state equals the JS watch's. */
 	n = initial_state(st, init, MAX_OPS);
 	CHECK(n == js->nw);
