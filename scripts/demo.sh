@@ -30,13 +30,22 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "DEMO FAILED: command at line $LINENO exited with $?" >&2' ERR
 
 heading() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() { printf '\nDEMO FAILED: %s\n' "$*" >&2; exit 1; }
 # Shows a command the way a user would type it (on stderr, so that output
 # filters below leave it alone), then runs it.
 run() {
-	printf '$ slipstream %s\n' "$*" >&2
+	local shown="$ slipstream" a
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9._/:=@%+,-]+$ ]]; then
+			shown+=" $a"
+		else
+			shown+=" '$a'"
+		fi
+	done
+	printf '%s\n' "$shown" >&2
 	"$cli" "$@"
 }
 now_ms() { date +%s%3N; }
@@ -117,7 +126,7 @@ echo "$out"
 echo "(whole run, connect included: $((t1 - t0)) ms)"
 [ "$(applied_of <<<"$out")" = 6 ] || fail "expected exactly the 6 changes, not a replay"
 [ "$(keys_of <<<"$out")" = 9998 ] || fail "snapshot should hold 9998 keys"
-run snapshot dump "$snap" --prefix node.us-east-1 | head -1
+run snapshot dump "$snap" --prefix node.eu-north
 
 heading "6. Delete the bucket and recreate it with different contents"
 run bucket rm fleet
@@ -135,6 +144,7 @@ echo "$out"
 grep -q "expired" <<<"$out" || fail "the mirror did not report the expired cursor"
 grep -q "after resync" <<<"$out" || fail "the mirror did not resync"
 [ "$(keys_of <<<"$out")" = 2502 ] || fail "snapshot should hold 2502 keys after the resync"
+grep -q "resync delete 7998)" <<<"$out" || fail "the 7998 keys the new bucket lacks should be deleted"
 
 heading "8. Compare the snapshot with the bucket"
 run snapshot dump "$snap" | grep -v '^# cursor' | sort >"$work/dump.txt"

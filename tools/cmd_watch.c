@@ -58,9 +58,10 @@ static void print_update(const cli_opts *o, const slip_entry *e)
  * Reads updates until the watch ends, the user interrupts, --count is
  * reached or (with --until-caught-up) the caught-up marker arrives.
  */
-static int watch_loop(const cli_opts *o, slip_chan *ch, uint64_t max)
+static int watch_loop(const cli_opts *o, slip_chan *ch, uint64_t max,
+                      uint64_t target_seq)
 {
-	uint64_t seen = 0;
+	uint64_t seen = 0, seq = 0;
 	for (;;) {
 		slip_entry *e = NULL;
 		int rc = slip_chan_recv(ch, &e, POLL_MS);
@@ -83,11 +84,15 @@ static int watch_loop(const cli_opts *o, slip_chan *ch, uint64_t max)
 			continue;
 		}
 		print_update(o, e);
+		/* Past the bucket's last revision at the start: caught up. */
+		bool done = o->until_caught_up && target_seq > 0 &&
+		            slip_cursor_seq(&e->cursor, &seq) == SLIP_OK &&
+		            seq >= target_seq;
 		slip_entry_free(e);
 		if (ferror(stdout))
 			return cli_fail(SLIP_EIO,
 			                "watch: writing output failed");
-		if (max > 0 && ++seen >= max)
+		if (done || (max > 0 && ++seen >= max))
 			return SLIP_OK;
 	}
 }
@@ -99,7 +104,8 @@ int cmd_watch(const cli_opts *o)
 	slip_cursor from = slip_cursor_none();
 	watch_job job;
 	pthread_t tid;
-	uint64_t max = 0;
+	slip_store_info info;
+	uint64_t max = 0, target_seq = 0;
 	int rc = SLIP_OK;
 
 	memset(&job, 0, sizeof(job));
@@ -117,6 +123,8 @@ int cmd_watch(const cli_opts *o)
 	rc = cli_open_store(&conn, &st, o, NULL);
 	if (rc != SLIP_OK)
 		goto done;
+	if (slip_store_get_info(st, &info) == SLIP_OK)
+		target_seq = info.last_seq;
 	job.watcher = slip_store_watcher(st);
 	if (!job.watcher) {
 		rc = cli_fail(SLIP_EUNSUPPORTED, "watch: this backend cannot "
@@ -128,7 +136,7 @@ int cmd_watch(const cli_opts *o)
 		rc = cli_fail(SLIP_ENOMEM, "watch: cannot start");
 		goto done;
 	}
-	rc = watch_loop(o, job.ch, max);
+	rc = watch_loop(o, job.ch, max, target_seq);
 	slip_chan_close_recv(job.ch);
 	pthread_join(tid, NULL);
 	if (rc == SLIP_OK && job.rc != SLIP_OK)
@@ -157,11 +165,22 @@ typedef struct mirror {
 	int64_t phase_start_ns;
 	bool expired;   /* the starting cursor is known to have expired */
 	bool caught_up; /* once: progress is for the initial phase only */
+	/* The bucket's last revision when the mirror started (0: unknown). */
+	uint64_t target_seq;
 } mirror;
 
 static uint64_t total(const counts *c)
 {
 	return c->put + c->del + c->purge + c->synthetic;
+}
+
+static void add_counts(counts *to, const counts *c)
+{
+	to->put += c->put;
+	to->del += c->del;
+	to->purge += c->purge;
+	to->synthetic += c->synthetic;
+	to->batches++;
 }
 
 static int mirror_apply(void *payload, void *const *items, size_t count)
@@ -181,26 +200,14 @@ static int mirror_apply(void *payload, void *const *items, size_t count)
 		if (!m->caught_up)
 			progress_step(&m->progress, e->pending);
 	}
+	/* Counted here, not in on_applied: a resync applies many batches
+	 * before it reports one cursor. */
+	add_counts(&m->phase, &m->batch);
 	return SLIP_OK;
 }
 
-static void add_counts(counts *to, const counts *c)
+static void print_batch(mirror *m, const char *cur)
 {
-	to->put += c->put;
-	to->del += c->del;
-	to->purge += c->purge;
-	to->synthetic += c->synthetic;
-	to->batches++;
-}
-
-static void mirror_applied(void *payload, const slip_cursor *cursor)
-{
-	mirror *m = payload;
-	char cur[SLIP_CURSOR_STRLEN];
-	add_counts(&m->phase, &m->batch);
-	if (m->o->quiet)
-		return;
-	slip_cursor_to_string(cursor, cur, sizeof(cur));
 	progress_clear(&m->progress);
 	if (m->o->json)
 		printf("{\"applied\":%" PRIu64 ",\"put\":%" PRIu64
@@ -221,6 +228,9 @@ static void mirror_caught_up(void *payload, const slip_cursor *cursor)
 {
 	mirror *m = payload;
 	const counts *c = &m->phase;
+	/* The marker after a caught-up already reported: nothing new. */
+	if (m->caught_up && total(c) == 0 && !m->expired)
+		return;
 	char cur[SLIP_CURSOR_STRLEN];
 	double secs = (double)(cli_now_ns() - m->phase_start_ns) / 1e9;
 	bool resync = m->expired || c->synthetic > 0;
@@ -252,6 +262,24 @@ static void mirror_caught_up(void *payload, const slip_cursor *cursor)
 		slip_shutdown_trigger(m->shutdown);
 }
 
+static void mirror_applied(void *payload, const slip_cursor *cursor)
+{
+	mirror *m = payload;
+	char cur[SLIP_CURSOR_STRLEN];
+	uint64_t seq = 0;
+	if (!m->o->quiet) {
+		slip_cursor_to_string(cursor, cur, sizeof(cur));
+		print_batch(m, cur);
+	}
+	/*
+	 * Reaching the revision the bucket had when the mirror started is
+	 * being caught up too, whether or not the backend's marker follows.
+	 */
+	if (!m->caught_up && m->target_seq > 0 &&
+	    slip_cursor_seq(cursor, &seq) == SLIP_OK && seq >= m->target_seq)
+		mirror_caught_up(m, cursor);
+}
+
 /*
  * Says where the mirror starts, and whether the snapshot's cursor can
  * still be resumed: one from another incarnation of the bucket (deleted
@@ -267,8 +295,10 @@ static void mirror_announce(mirror *m, slip_store *st)
 	const char *why = NULL;
 
 	slip_cursor_to_string(c, cur, sizeof(cur));
-	if (!slip_cursor_is_none(c) && slip_cursor_seq(c, &seq) == SLIP_OK &&
-	    slip_store_get_info(st, &in) == SLIP_OK) {
+	bool have_info = slip_store_get_info(st, &in) == SLIP_OK;
+	m->target_seq = have_info ? in.last_seq : 0;
+	if (have_info && !slip_cursor_is_none(c) &&
+	    slip_cursor_seq(c, &seq) == SLIP_OK) {
 		int64_t id = 0;
 		for (int i = 8; i < 16 && c->len >= 16; i++)
 			id = (int64_t)(((uint64_t)id << 8) | c->bytes[i]);
