@@ -12,6 +12,10 @@
  * then deliver the rest, so that over all sessions every revision the server
  * holds (an independent scan on a fresh connection) and every acknowledged
  * write was seen exactly once — nothing missed, nothing twice.
+ *
+ *   wipe:  the server loses its store and the bucket is created again;
+ *          resuming from an old cursor is SLIP_ECURSOREXPIRED, never a
+ *          silent watch over a different history.
  */
 #include "natsd.h"
 #include "test.h"
@@ -426,9 +430,114 @@ static void t_pause_during_watch(void)
 	free(f);
 }
 
+/*
+ * Resumes from @p from on @p st; returns the watch's rc and how many
+ * updates it delivered before ending (or before 3 s of running).
+ */
+static int resume_once(slip_store *st, const slip_cursor *from, int *delivered)
+{
+	seen_log *log = calloc(1, sizeof(*log));
+	watch_session s;
+	long long deadline = now_ms() + 3000;
+	int rc;
+
+	*delivered = 0;
+	if (!log)
+		return SLIP_ENOMEM;
+	pthread_mutex_init(&log->mu, NULL);
+	log->last = *from;
+	log->have_last = true;
+	if (session_start(&s, log, st) != 0) {
+		free(log);
+		return SLIP_ENOMEM;
+	}
+	while (!session_done(&s) && now_ms() < deadline)
+		sleep_ms(20);
+	rc = session_end(&s, 5000);
+	if (rc == 1)
+		return rc; /* hung: its threads still use log; leave it */
+	for (int i = 0; i < MAX_REV; i++)
+		*delivered += log->count[i];
+	pthread_mutex_destroy(&log->mu);
+	free(log);
+	return rc;
+}
+
+/*
+ * The server loses its whole store (disk replaced) and the bucket is
+ * created again with more writes than before, so the old cursor's sequence
+ * looks valid: resuming from it must be SLIP_ECURSOREXPIRED (the stream's
+ * identity changed), never a silent watch over a different history. And
+ * with fewer writes than before, the cursor is past the end: expired too.
+ */
+static void t_store_wiped_cursor_expires(void)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	slip_store *fresh = NULL;
+	watch_session s;
+	slip_cursor old;
+	long long deadline;
+	char cmd[600];
+	int delivered = 0, rc;
+
+	REQUIRE(f);
+	if (fixture_open(f, "fault_wipe") != 0) {
+		fixture_close(f);
+		free(f);
+		REQUIRE(!"fixture");
+	}
+	deadline = now_ms() + ROUND_DEADLINE_MS;
+	REQUIRE(session_start(&s, &f->log, f->st) == 0);
+	CHECK(write_n(f, 20, deadline) == 20);
+	CHECK(wait_seen(f, &s, f->last_acked, deadline) == 1);
+	CHECK_OK(session_end(&s, 5000));
+	old = f->log.last;
+
+	for (int round = 0; round < 2; round++) {
+		/* Lose the disk: kill, wipe the JetStream store, restart. */
+		CHECK(slip_natsd_kill(f->srv) == 0);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/js'",
+		         slip_natsd_dir(f->srv));
+		CHECK(system(cmd) == 0);
+		CHECK(slip_natsd_restart(f->srv) == 0);
+
+		/* Recreate: 30 writes (past the cursor), then only 5. */
+		cfg.name = "fault_wipe";
+		cfg.max_history = 5;
+		rc = SLIP_ETIMEOUT;
+		while (rc != SLIP_OK && now_ms() < deadline) {
+			rc = slip_store_open_config(&fresh, f->conn, &cfg);
+			if (rc != SLIP_OK)
+				sleep_ms(100);
+		}
+		CHECK_OK(rc);
+		if (!fresh)
+			break;
+		for (int i = 0; i < (round == 0 ? 30 : 5); i++)
+			CHECK_OK(slip_writer_put(slip_store_writer(fresh),
+			                         "other", "x", 1, NULL));
+
+		CHECK_RC(resume_once(fresh, &old, &delivered),
+		         SLIP_ECURSOREXPIRED);
+		CHECK(delivered == 0);
+		/* The handle opened before the wipe must not resume either. */
+		rc = resume_once(f->st, &old, &delivered);
+		CHECK(rc != SLIP_OK && rc != 1);
+		CHECK(delivered == 0);
+		fprintf(stderr, "  round %d: old handle -> %s\n", round,
+		        slip_err_name(rc));
+		slip_store_free(fresh);
+		fresh = NULL;
+	}
+	fixture_close(f);
+	free(f);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_kill_and_restart_during_watch),
         SLIP_TEST(t_pause_during_watch),
+        SLIP_TEST(t_store_wiped_cursor_expires),
         {0},
 };
 
