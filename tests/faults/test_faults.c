@@ -13,6 +13,8 @@
  * holds (an independent scan on a fresh connection) and every acknowledged
  * write was seen exactly once — nothing missed, nothing twice.
  *
+ *   frozen: every kind of call against a SIGSTOPped server fails within
+ *          its timeout, a new connection included, and works once thawed.
  *   wipe:  the server loses its store and the bucket is created again;
  *          resuming from an old cursor is SLIP_ECURSOREXPIRED, never a
  *          silent watch over a different history.
@@ -534,10 +536,81 @@ static void t_store_wiped_cursor_expires(void)
 	free(f);
 }
 
+/* Runs one call against the frozen server: it must fail, within bounds. */
+#define FROZEN_CALL(expr)                                                      \
+	do {                                                                   \
+		long long t0_ = now_ms();                                      \
+		int rc_ = (expr);                                              \
+		long long ms_ = now_ms() - t0_;                                \
+		fprintf(stderr, "  frozen: %s -> %s in %lld ms\n", #expr,      \
+		        slip_err_name(rc_), ms_);                              \
+		CHECK(rc_ != SLIP_OK);                                         \
+		CHECK(ms_ < 10000);                                            \
+	} while (0)
+
+/*
+ * Every kind of call against a SIGSTOPped server (TCP still accepted by the
+ * kernel, nothing answered) fails within its timeout — including a new
+ * connection, where libnats 3.4.1 alone would spin forever — and works
+ * again once the server continues.
+ */
+static void t_frozen_server_calls_bounded(void)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	slip_conn *c2 = NULL;
+	slip_store *st2 = NULL;
+	slip_entry *e = NULL;
+	slip_entry_list list = {0};
+	slip_key_list keys = {0};
+	long long deadline;
+
+	REQUIRE(f);
+	if (fixture_open(f, "fault_frozen") != 0) {
+		fixture_close(f);
+		free(f);
+		REQUIRE(!"fixture");
+	}
+	deadline = now_ms() + ROUND_DEADLINE_MS;
+	CHECK(write_n(f, 10, deadline) == 10);
+	CHECK(slip_natsd_pause(f->srv) == 0);
+
+	FROZEN_CALL(slip_reader_get(slip_store_reader(f->st), "k.00001", &e));
+	FROZEN_CALL(slip_reader_scan(slip_store_reader(f->st), "", &list));
+	FROZEN_CALL(slip_reader_keys(slip_store_reader(f->st), "", &keys));
+	FROZEN_CALL(slip_writer_put(slip_store_writer(f->st), "frozen", "x", 1,
+	                            NULL));
+	FROZEN_CALL(slip_store_open(&st2, f->conn, "fault_frozen"));
+	o.url = slip_natsd_url(f->srv);
+	o.connect_timeout_ms = 2000;
+	o.op_timeout_ms = 1500;
+	o.max_reconnect = 1;
+	CHECK_OK(slip_conn_new(&c2, &o));
+	if (c2)
+		FROZEN_CALL(slip_conn_connect(c2));
+	slip_entry_free(e);
+	e = NULL;
+	slip_entry_list_free(&list);
+	slip_key_list_free(&keys);
+	slip_store_free(st2);
+	st2 = NULL;
+	slip_conn_free(c2);
+
+	CHECK(slip_natsd_resume(f->srv) == 0);
+	/* Thawed: the old connection works again (give it a moment). */
+	CHECK(write_n(f, 1, deadline) == 1);
+	CHECK_OK(slip_reader_get(slip_store_reader(f->st), "k.00001", &e));
+	CHECK(e != NULL);
+	slip_entry_free(e);
+	fixture_close(f);
+	free(f);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_kill_and_restart_during_watch),
         SLIP_TEST(t_pause_during_watch),
         SLIP_TEST(t_store_wiped_cursor_expires),
+        SLIP_TEST(t_frozen_server_calls_bounded),
         {0},
 };
 
