@@ -46,8 +46,9 @@ static void draw(cli_progress *p, int64_t now)
 void progress_step(cli_progress *p, uint64_t pending)
 {
 	p->done++;
-	/* The total is what is done plus what the backend says is left. */
-	if (pending > 0 || p->total < p->done)
+	/* The total is what is done plus what the backend says is left;
+	 * without any such count (load) only the done count is shown. */
+	if (pending > 0 || (p->total > 0 && p->total < p->done))
 		p->total = p->done + pending;
 	if (!p->on)
 		return;
