@@ -32,7 +32,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "DEMO FAILED: command at line $LINENO exited with $?" >&2' ERR
 
-heading() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+heading() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 fail() { printf '\nDEMO FAILED: %s\n' "$*" >&2; exit 1; }
 # Shows a command the way a user would type it (on stderr, so that output
 # filters below leave it alone), then runs it.

@@ -369,10 +369,12 @@ int cmd_load(const cli_opts *o)
 	progress_init(&pr, o, "load");
 	while (rc == SLIP_OK && (n = getline(&line, &cap, in)) >= 0) {
 		int r = load_line(w, line, (size_t)n, ++lineno);
-		if (r < 0)
+		if (r < 0) {
 			rc = r;
-		else if (r == SLIP_OK && ++written)
+		} else if (r == SLIP_OK) {
+			written++;
 			progress_step(&pr, 0);
+		}
 		if (rc == SLIP_OK && cli_interrupted())
 			rc = cli_fail(SLIP_ESHUTDOWN,
 			              "load: interrupted after "

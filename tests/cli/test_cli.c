@@ -513,6 +513,17 @@ static void t_watch(void)
 	}
 	run_free(&r);
 
+	/* bucket info's cursor is where a caught-up watch stands. */
+	CLI(&r, NULL, "bucket", "info", "w", "--json", "--url", url());
+	CHECK_EXIT(r, 0);
+	if (lines(&r, o, 16, &n) == 0 && n == 1) {
+		CHECK(strcmp(json_str(&o[0], "cursor"), cursor) == 0);
+		CHECK(json_num(&o[0], "keys") == 2);
+		CHECK(json_num(&o[0], "last_revision") == 2);
+		free_lines(o, n);
+	}
+	run_free(&r);
+
 	CLI(&r, NULL, "put", "c", "3", "--url", url(), "-b", "w");
 	run_free(&r);
 	CLI(&r, NULL, "del", "a", "--url", url(), "-b", "w");
