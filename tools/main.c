@@ -427,6 +427,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&o, 0, sizeof(o));
+	/* "--version V" is the CAS flag; alone it asks for the version. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("slipstream %s\n", slip_version_string());
+		return CLI_EXIT_OK;
+	}
 	rc = parse_args(&o, &seen, words, &nwords, argc, argv);
 	if (rc == SLIP_OK && nwords > 0 && strcmp(words[0], "help") == 0) {
 		o.help = true;

@@ -151,6 +151,11 @@ static void make_bucket(const char *name)
 static void t_help_and_usage(void)
 {
 	run_result r;
+	CLI(&r, NULL, "--version");
+	CHECK_EXIT(r, 0);
+	CHECK(strncmp(r.out, "slipstream ", 11) == 0);
+	run_free(&r);
+
 	CLI(&r, NULL, "--help");
 	CHECK_EXIT(r, 0);
 	CHECK(strstr(r.out, "Exit codes") && strstr(r.out, "mirror BUCKET"));
@@ -481,6 +486,15 @@ static void t_load_keys_scan_purge(void)
 	CHECK(strstr(r.out, "svc.x\tfour\n") && strstr(r.out, "node.eu-1\t"));
 	run_free(&r);
 
+	/* --progress forces the progress line (on stderr) off a terminal. */
+	CLI(&r, NULL, "scan", "--progress", "--url", url(), "-b", "ks");
+	CHECK_EXIT(r, 0);
+	CHECK(strstr(r.err, "scan: ") && strstr(r.out, "svc.x\tfour\n"));
+	run_free(&r);
+	CLI(&r, NULL, "scan", "--url", url(), "-b", "ks");
+	CHECK(r.err[0] == '\0'); /* quiet when not a terminal */
+	run_free(&r);
+
 	CLI(&r, NULL, "keys", "bad..prefix", "--url", url(), "-b", "ks");
 	CHECK_EXIT(r, 2);
 	run_free(&r);
@@ -693,6 +707,18 @@ static void t_mirror(void)
 
 	CLI(&r, NULL, "mirror", "m", "--url", url());
 	CHECK_EXIT(r, 2); /* --snapshot is required */
+	run_free(&r);
+
+	/* A prefix mirror holds only its keys; dump --prefix filters. */
+	const char *psnap = tmp_path("p.snap");
+	CLI(&r, NULL, "mirror", "m", "--snapshot", psnap, "--prefix", "new.",
+	    "--until-caught-up", "--quiet", "--url", url());
+	CHECK_EXIT(r, 0);
+	CHECK(strstr(r.out, "snapshot holds 2 keys"));
+	run_free(&r);
+	CLI(&r, NULL, "snapshot", "dump", snap, "--prefix", "new.");
+	CHECK_EXIT(r, 0);
+	CHECK(strncmp(r.out, "new.x\t1\nnew.y\t2\n# cursor ", 25) == 0);
 	run_free(&r);
 
 	/* Human form: per-batch lines and the summary. */
