@@ -205,7 +205,8 @@ static void print_main_help(FILE *f)
 		fprintf(f, "  %s\n", cmd_table[i].usage);
 	fprintf(f,
 	        "\n%s\n%s\n'slipstream COMMAND --help' describes one "
-	        "command; the manual is slipstream(1).\n",
+	        "command, 'slipstream --version' prints the version;\n"
+	        "the manual is slipstream(1).\n",
 	        flags_help, exit_help);
 }
 
