@@ -842,7 +842,17 @@ static void t_connection_errors(void)
 	run_free(&r);
 	CLI(&r, NULL, "get", "k", "-b", "x", "--url", url(), "--creds-file",
 	    tmp_path("no.creds"));
-	CHECK(r.code == 2 || r.code == 4);
+	CHECK_EXIT(r, 2);
+	CHECK(strstr(r.err, "no.creds"));
+	run_free(&r);
+	/* Valid base64 of something that is not a .creds file. */
+	CLI(&r, NULL, "get", "k", "-b", "x", "--url", url(), "--creds",
+	    "bm90IGEgY3JlZHMgZmlsZQ==");
+	CHECK_EXIT(r, 2);
+	run_free(&r);
+	CLI(&r, NULL, "get", "k", "-b", "x", "--url",
+	    "nats://127.0.0.1:notaport");
+	CHECK_EXIT(r, 2);
 	run_free(&r);
 
 	/* mem:// is accepted for one-shot use. */
