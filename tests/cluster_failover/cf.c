@@ -393,6 +393,34 @@ static void print_replicas(slip_natsd_cluster *c, cf_report *r)
 	}
 }
 
+/*
+ * When the replicas disagree, shows what each server logged about the
+ * stream (warnings and errors), which is where the server admits it.
+ */
+static void print_stream_warnings(slip_natsd_cluster *c)
+{
+	char path[600], line[512];
+
+	for (int i = 0; i < slip_natsd_cluster_size(c); i++) {
+		FILE *f;
+		int shown = 0;
+
+		snprintf(path, sizeof(path), "%s/server.log",
+		         slip_natsd_dir(slip_natsd_cluster_node(c, i)));
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) && shown < 6) {
+			if ((strstr(line, "[WRN]") || strstr(line, "[ERR]")) &&
+			    strstr(line, CF_STREAM)) {
+				fprintf(stderr, "    n%d log: %s", i + 1, line);
+				shown++;
+			}
+		}
+		fclose(f);
+	}
+}
+
 /* Writer values are "w<pid>-<n>": n is unique per operation. */
 static long value_no(const char *v, size_t len)
 {
@@ -476,6 +504,8 @@ static void check_revs(slip_natsd_cluster *c, const acklog *L, const int *last,
 
 	r->replicas_agree = true;
 	print_replicas(c, r);
+	if (!r->replicas_agree)
+		print_stream_warnings(c);
 	for (int i = 0; i < 3; i++)
 		if (r->replica_last[i] > last_seq)
 			last_seq = r->replica_last[i];
