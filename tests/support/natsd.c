@@ -76,6 +76,7 @@ static slip_natsd *g_servers[NATSD_MAX_CHILDREN];
 static volatile sig_atomic_t g_pids[NATSD_MAX_CHILDREN];
 static volatile sig_atomic_t g_owner;
 static int g_hooks_done;
+static int g_swept;
 
 /* ------------------------------------------------------------ utilities */
 
@@ -391,7 +392,7 @@ static const char *server_binary(void)
 {
 	static const char *const dirs[] = {"/usr/sbin", "/usr/bin",
 	                                   "/usr/local/bin"};
-	static char found[4096];
+	static _Thread_local char found[4096];
 	const char *env = getenv("SLIP_NATS_SERVER");
 	const char *path = getenv("PATH");
 
@@ -543,6 +544,51 @@ static void pick_ports(slip_natsd *s)
 	snprintf(s->url, sizeof(s->url), "nats://127.0.0.1:%d", s->port);
 }
 
+/* Records which process owns the dir, for sweep_stale_dirs(). */
+static int write_owner(const slip_natsd *s)
+{
+	char path[600], pid[32];
+
+	snprintf(path, sizeof(path), "%s/owner.pid", s->dir);
+	snprintf(pid, sizeof(pid), "%d\n", (int)s->owner);
+	return write_file(path, pid);
+}
+
+/*
+ * Removes slip-natsd-* dirs whose owning process is gone. A test killed
+ * outright (ctest timeout, SIGKILL) takes its servers along through the
+ * parent-death signal, but cannot remove their dirs; the next start does.
+ * Dirs without an owner.pid (being created right now) are left alone.
+ */
+static void sweep_stale_dirs(const char *base)
+{
+	struct dirent *d;
+	DIR *dir = opendir(base);
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		char path[600], buf[32] = {0};
+		FILE *f;
+		int pid;
+
+		if (strncmp(d->d_name, "slip-natsd-", 11) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/owner.pid", base,
+		         d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		pid = fgets(buf, sizeof(buf), f) ? atoi(buf) : 0;
+		fclose(f);
+		if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+			snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
+			rm_rf(path);
+		}
+	}
+	closedir(dir);
+}
+
 /* Allocates a handle with its temp dir; ports are chosen by the caller. */
 static slip_natsd *natsd_new(const char *extra_conf)
 {
@@ -554,6 +600,12 @@ static slip_natsd *natsd_new(const char *extra_conf)
 	s->pid = -1;
 	s->slot = -1;
 	s->owner = getpid();
+	pthread_mutex_lock(&g_lock);
+	if (!g_swept) {
+		g_swept = 1;
+		sweep_stale_dirs(tmp && *tmp ? tmp : "/tmp");
+	}
+	pthread_mutex_unlock(&g_lock);
 	s->dir = dup_printf("%s/slip-natsd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!s->dir || !mkdtemp(s->dir)) {
 		say("cannot create a temp dir");
@@ -565,7 +617,7 @@ static slip_natsd *natsd_new(const char *extra_conf)
 	s->log_path = dup_printf("%s/server.log", s->dir);
 	s->extra_conf = extra_conf ? strdup(extra_conf) : NULL;
 	if (!s->conf_path || !s->log_path || (extra_conf && !s->extra_conf) ||
-	    track(s) != 0) {
+	    write_owner(s) != 0 || track(s) != 0) {
 		slip_natsd_free(s);
 		return NULL;
 	}
