@@ -56,6 +56,9 @@ typedef struct cli_opts {
 	const char *count;
 	bool until_caught_up;
 	bool compact;
+	/* set by main for watch and mirror: reconnect for as long as it takes
+	 */
+	bool follow;
 	/* bucket configuration */
 	const char *history;
 	const char *max_bytes;

@@ -105,8 +105,8 @@ int cli_connect(slip_conn **out, const cli_opts *o)
 		co.connect_timeout_ms = (int)timeout_ms;
 		co.op_timeout_ms = (int)timeout_ms;
 	}
-	/* A command-line tool should fail fast, not retry for a minute. */
-	co.max_reconnect = 3;
+	/* One-shot commands fail fast; watch and mirror ride out restarts. */
+	co.max_reconnect = o->follow ? -1 : 3;
 	rc = slip_conn_new(&conn, &co);
 	if (rc != SLIP_OK)
 		return cli_lib_fail(rc, "connect", co.url);

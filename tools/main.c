@@ -366,6 +366,7 @@ static int run(const cmd_def *c, cli_opts *o)
 		return cmd_scan(o);
 	if (strcmp(n, "load") == 0)
 		return cmd_load(o);
+	o->follow = strcmp(n, "watch") == 0 || strcmp(n, "mirror") == 0;
 	if (strcmp(n, "watch") == 0)
 		return cmd_watch(o);
 	if (strcmp(n, "mirror") == 0)
