@@ -16,6 +16,7 @@
 
 #define WATCH_HEARTBEAT_MS 1000
 #define WATCH_POLL_MS      150
+#define WATCH_FIRST_MS     20
 #define WATCH_MISSED_MAX   3     /* missed-heartbeat reports before EWATCH */
 #define WATCH_DOWN_MAX_MS  10000 /* connection down this long: EWATCH */
 /*
@@ -231,6 +232,26 @@ static int floor_check(watch_state *w, uint64_t seq)
 	return SLIP_OK;
 }
 
+static int on_message(watch_state *w, natsMsg *m);
+
+/* A first message this quick needs no consumer-info round trip to tell
+ * whether there is anything to catch up with. */
+static int first_message(watch_state *w)
+{
+	natsMsg *m = NULL;
+	bool empty = false;
+	natsStatus s = natsSubscription_NextMsg(&m, w->sub, WATCH_FIRST_MS);
+	if (s == NATS_OK) {
+		int rc = on_message(w, m);
+		natsMsg_Destroy(m);
+		return rc;
+	}
+	int rc = initially_empty(w, &empty);
+	if (rc == SLIP_OK && empty)
+		rc = caught_up(w);
+	return rc;
+}
+
 static int on_message(watch_state *w, natsMsg *m)
 {
 	slip_nats_meta meta;
@@ -433,11 +454,8 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 		rc = subscribe(&w);
 	if (rc == SLIP_OK && w.has_cursor)
 		rc = recheck(&w);
-	bool empty = false;
 	if (rc == SLIP_OK)
-		rc = initially_empty(&w, &empty);
-	if (rc == SLIP_OK && empty)
-		rc = caught_up(&w);
+		rc = first_message(&w);
 	if (rc == SLIP_OK)
 		rc = run(&w);
 	if (rc == SLIP_ECLOSED)
