@@ -281,6 +281,21 @@ static int connect_error(slip_nats_conn *c, natsStatus s)
 	return slip_set_error(SLIP_EIO, "connect \"%s\": %s", u, txt);
 }
 
+/* Without the INFO probe: servers the connected one told us about mean a
+ * cluster (its INFO carried connect_urls). */
+static bool has_peers(natsConnection *nc)
+{
+	char **servers = NULL;
+	int count = 0;
+	if (natsConnection_GetDiscoveredServers(nc, &servers, &count) !=
+	    NATS_OK)
+		return false;
+	for (int i = 0; i < count; i++)
+		free(servers[i]);
+	free(servers);
+	return count > 0;
+}
+
 int slip__nats_connect(void *conn)
 {
 	slip_nats_conn *c = conn;
@@ -319,6 +334,8 @@ int slip__nats_connect(void *conn)
 	char url[512] = "";
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
 	slip__nats_probe_info(c, url, c->connect_timeout_ms);
+	if (!c->version_known)
+		c->clustered = has_peers(nc);
 	c->max_payload = natsConnection_GetMaxPayload(nc);
 
 	pthread_mutex_lock(&c->mu);
