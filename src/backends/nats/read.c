@@ -78,7 +78,10 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1; /* overflow */
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;

@@ -1,0 +1,112 @@
+/*
+ * tests/nats/test_nats_parse.c — the NATS backend's pure parsers, no
+ * server: JetStream ack subjects (v1 and v2 forms, garbage), .creds text
+ * (a JWT holding '-' and '_', missing blocks), prefix -> filter subjects,
+ * and key subjects longer than the stack buffer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/nats/nats_backend.h"
+#include "test.h"
+
+static void t_ack_meta(void)
+{
+	slip_nats_meta m;
+	REQUIRE(slip__nats_ack_meta("$JS.ACK.KV_b.cons1.1.42.7.1700000000000"
+	                            "000000.13",
+	                            &m) == 0);
+	CHECK(m.sseq == 42);
+	CHECK(m.pending == 13);
+	CHECK(m.ts == 1700000000000000000LL);
+	CHECK(m.consumer_len == 5 && strncmp(m.consumer, "cons1", 5) == 0);
+	/* v2: domain and account hash, then a random token */
+	REQUIRE(slip__nats_ack_meta("$JS.ACK.hub.ACCHASH.KV_b.c2.1.9.3.17.0."
+	                            "tok",
+	                            &m) == 0);
+	CHECK(m.sseq == 9 && m.pending == 0 && m.ts == 17);
+	CHECK(m.consumer_len == 2 && strncmp(m.consumer, "c2", 2) == 0);
+	CHECK(slip__nats_ack_meta(NULL, &m) != 0);
+	CHECK(slip__nats_ack_meta("_INBOX.x", &m) != 0);
+	CHECK(slip__nats_ack_meta("$JS.ACK.a.b.c", &m) != 0);
+	CHECK(slip__nats_ack_meta("$JS.ACK.s.c.1.x.7.1.0", &m) != 0);
+	CHECK(slip__nats_ack_meta("$JS.ACK.s.c.1.99999999999999999999.7.1."
+	                          "0",
+	                          &m) != 0);
+}
+
+static void t_creds(void)
+{
+	const char *text =
+	        "-----BEGIN NATS USER JWT-----\n"
+	        "eyJ0eXAi-OiJKV1Q_iLCJhbGc.eyJqdGki-Ojx_.sig-na_ture\n"
+	        "------END NATS USER JWT------\n\n"
+	        "************************* IMPORTANT "
+	        "*************************\n"
+	        "NKEY Seed printed below can be used to sign and prove "
+	        "identity.\n\n"
+	        "-----BEGIN USER NKEY SEED-----\n"
+	        "SUAMK2FG4MI6UE3ACF3FK3OIQBCEIEZV7NSWFFEW63UXMRLFM2XLAXK4GY\n"
+	        "------END USER NKEY SEED------\n";
+	char *jwt = NULL, *seed = NULL;
+	REQUIRE(slip__nats_parse_creds(text, strlen(text), &jwt, &seed) ==
+	        SLIP_OK);
+	CHECK(strcmp(jwt, "eyJ0eXAi-OiJKV1Q_iLCJhbGc.eyJqdGki-Ojx_.sig-na_"
+	                  "ture") == 0);
+	CHECK(strncmp(seed, "SUAMK2", 6) == 0);
+	free(jwt);
+	free(seed);
+	const char *no_seed = "-----BEGIN NATS USER JWT-----\nabc\n";
+	CHECK(slip__nats_parse_creds(no_seed, strlen(no_seed), &jwt, &seed) ==
+	      SLIP_EINVAL);
+	CHECK(jwt == NULL && seed == NULL);
+	CHECK(slip__nats_parse_creds("", 0, &jwt, &seed) == SLIP_EINVAL);
+}
+
+static void t_filter_and_subject(void)
+{
+	slip_nats_store st;
+	memset(&st, 0, sizeof(st));
+	st.subj = "$KV.b.";
+	st.subj_len = strlen(st.subj);
+	struct {
+		const char *prefix, *filter;
+	} f[] = {
+	        {NULL, "$KV.b.>"},
+	        {"", "$KV.b.>"},
+	        {"node", "$KV.b.>"},
+	        {"node.", "$KV.b.node.>"},
+	        {"node.us-", "$KV.b.node.>"},
+	        {"a.b.c", "$KV.b.a.b.>"},
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		char *got = slip__nats_filter(&st, f[i].prefix);
+		REQUIRE(got != NULL);
+		if (strcmp(got, f[i].filter) != 0)
+			slip_test_fail(__FILE__, __LINE__,
+			               "prefix \"%s\": filter %s, want %s",
+			               f[i].prefix ? f[i].prefix : "(null)",
+			               got, f[i].filter);
+		free(got);
+	}
+	char buf[16], *heap = NULL;
+	char *s = slip__nats_subject(&st, "k", buf, sizeof(buf), &heap);
+	CHECK(s == buf && heap == NULL && strcmp(s, "$KV.b.k") == 0);
+	s = slip__nats_subject(&st, "a.much.longer.key", buf, sizeof(buf),
+	                       &heap);
+	CHECK(s != NULL && s == heap &&
+	      strcmp(s, "$KV.b.a.much.longer.key") == 0);
+	free(heap);
+}
+
+static const slip_test_case cases[] = {
+        SLIP_TEST(t_ack_meta),
+        SLIP_TEST(t_creds),
+        SLIP_TEST(t_filter_and_subject),
+        {0},
+};
+
+int main(int argc, char **argv)
+{
+	return slip_test_main(argc, argv, cases);
+}
