@@ -153,9 +153,10 @@ SLIP_EXTERN int slip_reader_get(slip_reader *r, const char *key,
                                 slip_entry **out);
 
 /**
- * Latest entry of @p key including tombstones (op tells which); use its
- * version for CAS after a delete. *out NULL when the key never existed or
- * was purged.
+ * Latest entry of @p key including tombstones: op is SLIP_OP_DELETE after a
+ * delete and SLIP_OP_PURGE after a purge (a purge leaves one marker, as NATS
+ * does); use its version for CAS after a delete. *out NULL when the key never
+ * existed (or retention has removed even its marker). Caller owns *out.
  */
 SLIP_EXTERN int slip_reader_entry(slip_reader *r, const char *key,
                                   slip_entry **out);
