@@ -150,6 +150,8 @@ run "$RAW" fill "$URL" scan "$N_SCAN"
 for _ in $(seq "$ROUNDS"); do
 	run "$RAW" watchall "$URL" scan
 	run "$SLIP" scan "$URL" scan
+	# N_GETS individual gets, a slice per round next to the scans.
+	run "$RAW" gets "$URL" scan $((N_GETS / ROUNDS)) k "$N_GETS"
 	run "$RAW" watchall "$URL" scan list
 	run "$SLIP" scanlist "$URL" scan
 	js scan "$URL" scan
@@ -165,8 +167,6 @@ for _ in $(seq "$ROUNDS"); do
 	run "$SLIP" applied "$URL" scan "$TMP/watch.snap"
 	js watch "$URL" scan "$N_SCAN"
 done
-step "individual gets: $N_GETS kvStore_Get"
-run "$RAW" gets "$URL" scan "$N_GETS" k
 
 # ----------------------------------------------------------------- resume
 step "resume: $N_SCAN-key snapshot + $N_DELTA updates × $ROUNDS rounds"
