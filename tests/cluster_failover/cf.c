@@ -152,6 +152,8 @@ static int m_apply(void *payload, void *const *items, size_t count)
 		slip_version_to_u64(&e->version, &rev);
 		if (rev <= m->last_rev)
 			m->non_increasing++;
+		if (m->seen != NULL && rev < CF_MAX_REV)
+			m->seen[rev / 8] |= (uint8_t)(1u << (rev % 8));
 		m->last_rev = rev;
 		m->synthetic += (e->flags & SLIP_ENTRY_SYNTHETIC) != 0;
 		m->updates++;
@@ -175,10 +177,15 @@ static void m_applied(void *payload, const slip_cursor *cursor)
 static void m_caught_up(void *payload, const slip_cursor *cursor)
 {
 	cf_mirror *m = payload;
-	(void)cursor;
+	uint64_t seq = 0;
+
+	slip_cursor_seq(cursor, &seq);
 	pthread_mutex_lock(&m->mu);
-	m->caught_up++;
+	if (m->caught_up++ == 0)
+		m->first_seq = seq;
 	pthread_mutex_unlock(&m->mu);
+	fprintf(stderr, "    mirror caught up at seq %llu (t+%lld ms)\n",
+	        (unsigned long long)seq, cf_now_ms() - m->t0);
 }
 
 static void *m_thread(void *arg)
@@ -212,6 +219,8 @@ int cf_mirror_start(cf_mirror *m, const char *urls, const char *dir)
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	snprintf(m->snap_path, sizeof(m->snap_path), "%s/mirror.snap", dir);
+	m->t0 = cf_now_ms();
+	m->seen = calloc(CF_MAX_REV / 8, 1);
 	m->conn = cf_connect(urls);
 	if (m->conn == NULL ||
 	    slip_store_open(&m->store, m->conn, CF_BUCKET) != SLIP_OK ||
@@ -240,6 +249,7 @@ void cf_mirror_stats(cf_mirror *m, cf_mirror *out)
 	out->synthetic = m->synthetic;
 	out->caught_up = m->caught_up;
 	out->last_rev = m->last_rev;
+	out->first_seq = m->first_seq;
 	out->done = m->done;
 	out->rc = m->rc;
 	pthread_mutex_unlock(&m->mu);
@@ -295,6 +305,8 @@ int cf_mirror_stop(cf_mirror *m, int timeout_ms)
 		pthread_join(m->thread, NULL);
 		m->running = false;
 	}
+	free(m->seen);
+	m->seen = NULL;
 	slip_snapshot_writer_free(m->snap);
 	m->snap = NULL;
 	slip_shutdown_free(m->shutdown);
@@ -436,7 +448,7 @@ static long value_no(const char *v, size_t len)
  * at[n] = sequence of value n (0 = not in the stream), key_at[n] its key.
  */
 static int read_stream(slip_natsd_cluster *c, uint64_t last_seq, size_t nvals,
-                       uint64_t *at, int *key_at)
+                       uint64_t *at, int *key_at, uint8_t *present)
 {
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
@@ -464,6 +476,8 @@ static int read_stream(slip_natsd_cluster *c, uint64_t last_seq, size_t nvals,
 			s = js_GetMsg(&msg, js, CF_STREAM, seq, NULL, &jerr);
 		if (s == NATS_NOT_FOUND)
 			continue;
+		if (s == NATS_OK && seq < CF_MAX_REV)
+			present[seq / 8] |= (uint8_t)(1u << (seq % 8));
 		if (s != NATS_OK) {
 			fprintf(stderr, "check: get seq %llu: %s\n",
 			        (unsigned long long)seq, natsStatus_GetText(s));
@@ -486,6 +500,42 @@ done:
 	return rc;
 }
 
+static bool bit(const uint8_t *b, uint64_t i)
+{
+	return i < CF_MAX_REV && (b[i / 8] & (1u << (i % 8))) != 0;
+}
+
+/*
+ * Once caught up, the mirror must apply every later record of the stream:
+ * each stream sequence after its first catch-up that the stream still
+ * holds and the mirror never applied is a skipped update. Printed as
+ * ranges.
+ */
+static void check_skipped(cf_mirror *m, const uint8_t *present,
+                          uint64_t last_seq, cf_report *r)
+{
+	uint64_t from = 0;
+
+	if (m->seen == NULL)
+		return;
+	for (uint64_t seq = m->first_seq + 1; seq <= last_seq + 1; seq++) {
+		bool miss = seq <= last_seq && bit(present, seq) &&
+		            !bit(m->seen, seq);
+		if (miss) {
+			r->mirror_skipped++;
+			if (from == 0)
+				from = seq;
+		} else if (from != 0) {
+			fprintf(stderr,
+			        "SKIPPED by the mirror: stream seq "
+			        "%llu..%llu\n",
+			        (unsigned long long)from,
+			        (unsigned long long)(seq - 1));
+			from = 0;
+		}
+	}
+}
+
 /*
  * Every acknowledged put/create/update must be in the stream under its
  * key, at the revision its acknowledgement gave, unless a later
@@ -494,11 +544,12 @@ done:
  * (renumbered): the write survived, the revision handed out did not.
  */
 static void check_revs(slip_natsd_cluster *c, const acklog *L, const int *last,
-                       uint64_t last_seq, cf_report *r)
+                       uint64_t last_seq, cf_mirror *m, cf_report *r)
 {
 	size_t nvals = L->n * 2 + 16;
 	uint64_t *at = calloc(nvals, sizeof(*at));
 	int *key_at = calloc(nvals, sizeof(*key_at));
+	uint8_t *present = calloc(CF_MAX_REV / 8, 1);
 
 	int keymsgs[CF_KEYS] = {0};
 
@@ -509,8 +560,8 @@ static void check_revs(slip_natsd_cluster *c, const acklog *L, const int *last,
 	for (int i = 0; i < 3; i++)
 		if (r->replica_last[i] > last_seq)
 			last_seq = r->replica_last[i];
-	if (at == NULL || key_at == NULL ||
-	    read_stream(c, last_seq, nvals, at, key_at) != 0) {
+	if (at == NULL || key_at == NULL || present == NULL ||
+	    read_stream(c, last_seq, nvals, at, key_at, present) != 0) {
 		fprintf(stderr, "check: cannot read the stream\n");
 		r->lost = L->n;
 		goto done;
@@ -549,9 +600,11 @@ static void check_revs(slip_natsd_cluster *c, const acklog *L, const int *last,
 			        a->value);
 		}
 	}
+	check_skipped(m, present, last_seq, r);
 done:
 	free(at);
 	free(key_at);
+	free(present);
 }
 
 static const slip_entry *find_in(const slip_entry_list *l, const char *key)
@@ -705,7 +758,7 @@ int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
 		goto done;
 	}
 	out->cluster_keys = scan.count;
-	check_revs(c, &L, last, info.last_seq, out);
+	check_revs(c, &L, last, info.last_seq, m, out);
 	check_model(&L, last, &scan, out);
 	check_mirror(m->snap_path, &scan, out);
 	fprintf(stderr,
@@ -714,13 +767,13 @@ int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
 	        "held at another revision, %zu aged out by history, "
 	        "lost = %zu; final keys: %zu value diffs, %zu revision-only "
 	        "diffs (log vs cluster); mirror vs cluster: %zu value diffs, "
-	        "%zu revision-only; acks out of order %zu; %zu live keys; "
-	        "replicas %s\n",
+	        "%zu revision-only, %zu records skipped; acks out of order "
+	        "%zu; %zu live keys; replicas %s\n",
 	        out->acked, out->acked_puts, out->acked_deletes,
 	        out->checked_revs, out->renumbered, out->superseded, out->lost,
 	        out->model_diffs, out->rev_diffs, out->mirror_diffs,
-	        out->mirror_rev_diffs, out->bad_order, out->cluster_keys,
-	        out->replicas_agree ? "agree" : "DIVERGED");
+	        out->mirror_rev_diffs, out->mirror_skipped, out->bad_order,
+	        out->cluster_keys, out->replicas_agree ? "agree" : "DIVERGED");
 	rc = out->lost || out->model_diffs || out->mirror_diffs ||
 	                     out->acked == 0
 	             ? -1

@@ -106,7 +106,13 @@ typedef struct cf_mirror {
 	uint64_t synthetic;      /* synthetic deletes (a resync) */
 	uint64_t caught_up;      /* on_caught_up calls */
 	uint64_t last_rev;       /* revision of the last applied update */
+	uint64_t first_seq;      /* cursor at the first on_caught_up */
+	long long t0;            /* start time (ms), for the event log */
+	uint8_t *seen;           /* bit per revision < CF_MAX_REV applied */
 } cf_mirror;
+
+/* Revisions the mirror tracks one by one (enough for every test). */
+#define CF_MAX_REV (1u << 20)
 
 /**
  * Starts watch_applied on its own connection into snapshot
@@ -139,7 +145,9 @@ typedef struct cf_report {
 	size_t lost;         /* acknowledged writes not in the cluster */
 	size_t model_diffs;  /* keys where log model != cluster (value) */
 	size_t mirror_diffs; /* keys where snapshot != cluster (value) */
-	size_t mirror_rev_diffs;  /* same value, other revision */
+	size_t mirror_rev_diffs; /* same value, other revision */
+	size_t mirror_skipped;   /* stream records after the first catch-up that
+	                            the mirror never applied */
 	uint64_t replica_last[3]; /* each replica's last sequence */
 	bool replicas_agree;      /* same last sequence and count on all */
 	size_t bad_order;         /* acknowledged revisions not increasing */
