@@ -179,13 +179,19 @@ static void m_caught_up(void *payload, const slip_cursor *cursor)
 	cf_mirror *m = payload;
 	uint64_t seq = 0;
 
+	uint64_t last;
+
 	slip_cursor_seq(cursor, &seq);
 	pthread_mutex_lock(&m->mu);
 	if (m->caught_up++ == 0)
 		m->first_seq = seq;
+	last = m->last_rev;
 	pthread_mutex_unlock(&m->mu);
-	fprintf(stderr, "    mirror caught up at seq %llu (t+%lld ms)\n",
-	        (unsigned long long)seq, cf_now_ms() - m->t0);
+	fprintf(stderr,
+	        "    mirror caught up at seq %llu, last update applied %llu "
+	        "(t+%lld ms)\n",
+	        (unsigned long long)seq, (unsigned long long)last,
+	        cf_now_ms() - m->t0);
 }
 
 static void *m_thread(void *arg)
@@ -305,8 +311,6 @@ int cf_mirror_stop(cf_mirror *m, int timeout_ms)
 		pthread_join(m->thread, NULL);
 		m->running = false;
 	}
-	free(m->seen);
-	m->seen = NULL;
 	slip_snapshot_writer_free(m->snap);
 	m->snap = NULL;
 	slip_shutdown_free(m->shutdown);
@@ -710,6 +714,30 @@ static void check_mirror(const char *path, const slip_entry_list *scan,
 	slip_snapshot_free(snap);
 }
 
+/* Right after a fault the server may answer "temporarily unavailable". */
+static int scan_retry(slip_store *st, slip_entry_list *out)
+{
+	long long deadline = cf_now_ms() + 30000;
+	int rc;
+
+	while ((rc = slip_reader_scan(slip_store_reader(st), "", out)) !=
+	               SLIP_OK &&
+	       cf_now_ms() < deadline)
+		cf_sleep_ms(250);
+	return rc;
+}
+
+static int info_retry(slip_store *st, slip_store_info *out)
+{
+	long long deadline = cf_now_ms() + 30000;
+	int rc;
+
+	while ((rc = slip_store_get_info(st, out)) != SLIP_OK &&
+	       cf_now_ms() < deadline)
+		cf_sleep_ms(250);
+	return rc;
+}
+
 int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
               cf_mirror *m, cf_report *out)
 {
@@ -743,7 +771,7 @@ int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
 
 	conn = cf_connect(urls);
 	if (conn == NULL || slip_store_open(&st, conn, CF_BUCKET) != SLIP_OK ||
-	    slip_store_get_info(st, &info) != SLIP_OK) {
+	    info_retry(st, &info) != SLIP_OK) {
 		fprintf(stderr, "check: %s\n", slip_last_error());
 		goto done;
 	}
@@ -753,7 +781,7 @@ int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
 		        (unsigned long long)info.last_seq);
 	if (cf_mirror_stop(m, 15000) != 0)
 		goto done;
-	if (slip_reader_scan(slip_store_reader(st), "", &scan) != SLIP_OK) {
+	if (scan_retry(st, &scan) != SLIP_OK) {
 		fprintf(stderr, "check: scan: %s\n", slip_last_error());
 		goto done;
 	}

@@ -166,6 +166,8 @@ static void rig_down(rig *g)
 		slip_test_fail(__FILE__, __LINE__, "mirror hung on shutdown");
 		exit(1);
 	}
+	free(g->m.seen);
+	g->m.seen = NULL;
 	slip_natsd_cluster_free(g->cl);
 	if (g->dir[0])
 		cf_rmdir(g->dir);
