@@ -24,7 +24,7 @@
  *                                  snapshot writer (batch_max BATCH, 0 =
  *                                  default); peak RSS (VmHWM)
  *   chan N                         N entries through a channel between
- *                                  two threads, s (for callgrind)
+ *                                  two threads, entries/s (and callgrind)
  *
  * Prints "R slip.<what> <value>" lines; details go to stderr.
  */
@@ -286,10 +286,6 @@ static void on_caught_up(void *payload, const slip_cursor *cursor)
 }
 
 /*
- * Runs watch_applied on @p c until the bucket's last sequence (as of now)
- * is applied. *secs gets the time from @p t0 to that moment.
- */
-/*
  * The bucket's facts (last sequence = the point to reach), read on a
  * connection of its own before any clock starts.
  */
@@ -308,6 +304,11 @@ static int fetch_info(const char *url, const char *bucket, slip_store_info *out)
 static size_t g_batch_max; /* 0: the library's default */
 static bool g_full_replay; /* no snapshot, no cursor: every key expected */
 
+/*
+ * Runs watch_applied on @p c until the bucket's last sequence (@p info,
+ * read before the clock started) is applied. *secs gets the time from
+ * @p t0 to that moment, *applied the number of updates apply() got.
+ */
 static int run_applied(slip_ctx *c, slip_snapshot_writer *snap,
                        const slip_store_info *info, double t0, double *secs,
                        long *applied)
