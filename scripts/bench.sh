@@ -6,8 +6,9 @@
 # loopback port in a temp dir, runs every benchmark side by side —
 # Slipstream (slip-bench), raw libnats (slip-bench-raw) and the official
 # JavaScript client (bench/js) — and prints one table with the ratios.
-# Each timed figure is the median of $ROUNDS runs taken in alternation, so
-# load on this shared machine hits every column alike.
+# Every timed figure is taken $ROUNDS times, the columns back to back in
+# each round, so load on this shared machine hits them alike; the table
+# shows medians and the median of the per-round ratios.
 #
 #   scripts/bench.sh              full run (a few minutes on 2 cores)
 #   scripts/bench.sh --quick      tiny sizes: proves every benchmark runs
@@ -19,7 +20,8 @@
 # and never runs npm (the bench-smoke ctest uses that with --quick).
 #
 # Raw "R <metric> <value>" lines go to $OUT/results.txt, details to
-# $OUT/bench.log; $OUT is $BUILD/bench-out unless SLIP_BENCH_OUT is set.
+# $OUT/bench.log; $OUT is <build or bin dir>/bench-out unless
+# SLIP_BENCH_OUT is set.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,7 @@ for a in "$@"; do
 	--quick) QUICK=1 ;;
 	--callgrind) CALLGRIND=1 ;;
 	--no-js) JS=0 ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
