@@ -403,6 +403,59 @@ static void t_retention_overruns_watch(void)
 	nu_close(&c);
 }
 
+/* The bucket deleted and recreated under a running watch, and written past
+ * the watch's position at once: libnats recreates its consumer on the new
+ * stream; the watch must end, never deliver the new bucket's updates as if
+ * they continued the old one. */
+static void t_recreated_under_watch(void)
+{
+	nu_case c;
+	nu_watch nw;
+	slip_conn *other = NULL;
+	slip_store *st2 = NULL;
+	char key[32];
+	REQUIRE_OK(nu_open(&c, 1));
+	for (int i = 1; i <= 31; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_OK(slip_writer_put(c.w, key, "old", 3, NULL));
+	}
+	REQUIRE_OK(
+	        nu_watch_start(&nw, c.wt, NULL, NULL, SLIP_WATCH_MARKERS, 64));
+	int n = 0;
+	slip_entry *e;
+	while ((e = next(&nw)) != NULL) {
+		bool marker = e->op == SLIP_OP_CAUGHT_UP;
+		slip_entry_free(e);
+		if (marker)
+			break;
+		n++;
+	}
+	CHECK(n == 31);
+	REQUIRE_OK(nu_connect(&other, nu_url()));
+	CHECK_OK(slip_store_delete(other, c.bucket));
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	cfg.name = c.bucket;
+	REQUIRE_OK(slip_store_open_config(&st2, other, &cfg));
+	for (int i = 1; i <= 41; i++) {
+		snprintf(key, sizeof(key), "n%d", i);
+		CHECK_OK(slip_writer_put(slip_store_writer(st2), key, "new", 3,
+		                         NULL));
+	}
+	int leaked = 0;
+	while ((e = next(&nw)) != NULL) {
+		if (strcmp((const char *)e->value, "new") == 0)
+			leaked++;
+		slip_entry_free(e);
+	}
+	CHECK(leaked == 0);
+	CHECK(nu_watch_wait(&nw, 1000));
+	CHECK(atomic_load(&nw.rc) == SLIP_EWATCH);
+	nu_watch_stop(&nw);
+	slip_store_free(st2);
+	slip_conn_free(other);
+	nu_close(&c);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_cancel_leaves_no_consumer),
         SLIP_TEST(t_deleted_bucket_ends_watch),
@@ -410,6 +463,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_expired_cursors),
         SLIP_TEST(t_slow_receiver_bounded),
         SLIP_TEST(t_retention_overruns_watch),
+        SLIP_TEST(t_recreated_under_watch),
         SLIP_TEST(t_server_restart),
         SLIP_TEST(t_server_gone),
         {0},

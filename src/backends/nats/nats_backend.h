@@ -200,6 +200,10 @@ typedef struct slip_nats_consumer {
 	char name[128];
 } slip_nats_consumer;
 
+/** True when @p meta names another consumer than the one recorded. */
+bool slip__nats_consumer_changed(const slip_nats_consumer *cn,
+                                 const slip_nats_meta *meta);
+
 /** Records the consumer named in @p meta (if it changed). */
 void slip__nats_consumer_note(slip_nats_consumer *cn,
                               const slip_nats_meta *meta);

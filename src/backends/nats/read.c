@@ -302,6 +302,15 @@ void slip__nats_consumer_note(slip_nats_consumer *cn,
 	cn->name[n] = '\0';
 }
 
+bool slip__nats_consumer_changed(const slip_nats_consumer *cn,
+                                 const slip_nats_meta *meta)
+{
+	size_t n = meta->consumer_len;
+	if (cn->name[0] == '\0' || n == 0)
+		return false;
+	return strncmp(cn->name, meta->consumer, n) != 0 || cn->name[n] != '\0';
+}
+
 void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
                         const slip_nats_consumer *cn, natsSubscription *sub)
 {

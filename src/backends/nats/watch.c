@@ -204,9 +204,10 @@ static int initially_empty(watch_state *w, bool *empty)
 	return SLIP_OK;
 }
 
-/* A gap in a dense delivery: harmless only if nothing after the frontier
- * was removed from the head of the stream. */
-static int floor_check(watch_state *w, uint64_t seq)
+/* A gap in a dense delivery, or a recreated consumer: harmless only if it
+ * is still the same bucket and (@p floor) nothing after the frontier was
+ * removed from the head of the stream. */
+static int floor_check(watch_state *w, uint64_t seq, bool floor)
 {
 	jsStreamInfo *si = NULL;
 	int rc = stream_facts(w, &si);
@@ -220,7 +221,7 @@ static int floor_check(watch_state *w, uint64_t seq)
 		                      "watch \"%s\": bucket was deleted and "
 		                      "recreated",
 		                      w->st->name);
-	if (first > w->frontier + 1)
+	if (floor && first > w->frontier + 1)
 		return slip_set_error(
 		        SLIP_EWATCH,
 		        "watch \"%s\": retention removed updates "
@@ -259,12 +260,20 @@ static int on_message(watch_state *w, natsMsg *m)
 	int rc = SLIP_OK;
 	if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0)
 		return SLIP_OK; /* not a stream message */
-	slip__nats_consumer_note(&w->cn, &meta);
-	if (w->dense && meta.sseq > w->frontier + 1) {
-		rc = floor_check(w, meta.sseq);
+	if (slip__nats_consumer_changed(&w->cn, &meta)) {
+		/* libnats recreated the consumer (missed heartbeats, a gap,
+		 * a reconnect) from the last sequence + 1 — on whatever
+		 * stream now has the bucket's name, and clamped to its head:
+		 * prove it is the same bucket and nothing was skipped. */
+		rc = floor_check(w, meta.sseq, w->caught_up || w->has_cursor);
+		if (rc != SLIP_OK)
+			return rc;
+	} else if (w->dense && meta.sseq > w->frontier + 1) {
+		rc = floor_check(w, meta.sseq, true);
 		if (rc != SLIP_OK)
 			return rc;
 	}
+	slip__nats_consumer_note(&w->cn, &meta);
 	if (meta.sseq > w->frontier)
 		w->frontier = meta.sseq;
 	w->last_seen = meta.sseq;
