@@ -130,8 +130,10 @@ static void rig_verify(rig *g, const char *what, int rounds)
 	if (rep.replicas_agree)
 		CHECK(rep.mirror_skipped == 0);
 	fprintf(stderr,
-	        "  RESULT %s: rounds %d, acknowledged writes %zu, lost = %zu\n",
-	        what, rounds, rep.acked, rep.lost);
+	        "  RESULT %s: rounds %d, acknowledged writes %zu, lost = %zu; "
+	        "mirror: %zu keys wrong, %zu records skipped\n",
+	        what, rounds, rep.acked, rep.lost, rep.mirror_diffs,
+	        rep.mirror_skipped);
 	/*
 	 * Revisions: nats-server 2.9.10 lets the replicas of an R3 stream
 	 * drift apart in numbering after a leader is killed (nats-server
