@@ -89,21 +89,6 @@ SLIP_EXTERN void slip_chan_free(slip_chan *ch)
 	free(ch);
 }
 
-/* Absolute CLOCK_MONOTONIC deadline @p timeout_ms from now. */
-static struct timespec deadline_after(int timeout_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 /*
  * Waits on @p cv until signalled or the deadline passes. Returns false once
  * the deadline has passed (spurious wake-ups return true; callers re-check
@@ -129,7 +114,7 @@ SLIP_EXTERN int slip_chan_send_timeout(slip_chan *ch, slip_entry *e,
 	if (ch == NULL || e == NULL)
 		return slip_set_error(SLIP_EINVAL, "chan_send: NULL argument");
 	if (timeout_ms > 0)
-		deadline = deadline_after(timeout_ms);
+		deadline = slip__deadline_after_ms(timeout_ms);
 	pthread_mutex_lock(&ch->mu);
 	while (ch->count == ch->cap && !ch->recv_closed && !ch->send_closed) {
 		bool woke;
@@ -186,7 +171,7 @@ static int wait_readable(slip_chan *ch, int timeout_ms)
 	struct timespec deadline;
 
 	if (timeout_ms > 0)
-		deadline = deadline_after(timeout_ms);
+		deadline = slip__deadline_after_ms(timeout_ms);
 	while (ch->count == 0 && !ch->recv_closed && !ch->send_closed) {
 		bool woke;
 

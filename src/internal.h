@@ -4,7 +4,8 @@
  * the library is built with -fvisibility=hidden.
  *
  *   byte order      slip__put_u64be / slip__get_u64be, _u16le, _u32le
- *   clocks          slip__now_ns (monotonic), slip__realtime_ns
+ *   clocks          slip__now_ns (monotonic), slip__realtime_ns,
+ *                   slip__deadline_after_ms (for timed condition waits)
  *   cursors         slip__cursor_make / slip__cursor_split (seq + identity)
  *   entries         slip__entry_alloc (one block, value filled in place)
  *   base64          slip__base64_decode (for in-memory credentials)
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <slipstream.h>
 #include <slipstream/sys/backend.h>
@@ -68,6 +70,11 @@ static inline uint32_t slip__get_u32le(const uint8_t *p)
 int64_t slip__now_ns(void);
 /** Wall clock in nanoseconds since the epoch. */
 int64_t slip__realtime_ns(void);
+/**
+ * Absolute CLOCK_MONOTONIC time @p timeout_ms (>= 0) from now, for
+ * pthread_cond_timedwait on a condition variable set to that clock.
+ */
+struct timespec slip__deadline_after_ms(int timeout_ms);
 
 /* --------------------------------------------------------------- cursors */
 

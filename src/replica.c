@@ -718,20 +718,6 @@ SLIP_EXTERN int slip_replica_cursor(slip_replica *r, slip_cursor *out)
 
 /* ------------------------------------------------------------ waits */
 
-static struct timespec deadline_after(int timeout_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 /* Called with mu held: the result of a wait the loop can no longer end. */
 static int stopped_result(slip_replica *r, const char *op)
 {
@@ -757,7 +743,7 @@ static uint64_t applied_seq(const slip_replica *r)
 static int wait_until(slip_replica *r, bool (*done)(slip_replica *, uint64_t),
                       uint64_t arg, int timeout_ms, const char *op)
 {
-	struct timespec deadline = deadline_after(timeout_ms);
+	struct timespec deadline = slip__deadline_after_ms(timeout_ms);
 	int rc = SLIP_OK;
 
 	pthread_mutex_lock(&r->mu);

@@ -29,6 +29,20 @@ int64_t slip__realtime_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+struct timespec slip__deadline_after_ms(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 /* --------------------------------------------------------------- cursors */
 
 slip_cursor slip__cursor_make(uint64_t seq, int64_t identity)

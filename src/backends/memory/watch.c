@@ -203,14 +203,8 @@ static int batch_fill(mem_watch *w)
 
 static void wait_for_more(mem_watch *w)
 {
-	struct timespec ts;
+	struct timespec ts = slip__deadline_after_ms(MEM_POLL_MS);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += MEM_POLL_MS * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(&w->b->cond, &w->b->lock, &ts);
 }
 
