@@ -28,16 +28,6 @@ struct slip__resync {
 	size_t prefix_len;
 };
 
-static uint64_t hash_key(const char *key)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static bool in_scope(const slip__resync *r, const char *key)
 {
 	return r->prefix_len == 0 ||
@@ -75,7 +65,7 @@ static int grow(slip__resync *r)
 /* Sets @p key's state, adding the key when it is new. */
 static int set_state(slip__resync *r, const char *key, enum key_state st)
 {
-	uint64_t h = hash_key(key);
+	uint64_t h = slip__hash_key(key, strlen(key));
 	slot *s;
 
 	if ((r->count + 1) * 2 > r->cap && grow(r) != SLIP_OK)

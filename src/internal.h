@@ -9,6 +9,7 @@
  *   cursors         slip__cursor_make / slip__cursor_split (seq + identity)
  *   entries         slip__entry_alloc (one block, value filled in place)
  *   base64          slip__base64_decode (for in-memory credentials)
+ *   hashing         slip__hash_key (FNV-1a, for the in-process key maps)
  */
 #ifndef SLIP_INTERNAL_H
 #define SLIP_INTERNAL_H
@@ -63,6 +64,15 @@ static inline uint32_t slip__get_u32le(const uint8_t *p)
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
 	       ((uint32_t)p[3] << 24);
 }
+
+/* --------------------------------------------------------------- hashing */
+
+/**
+ * FNV-1a over @p len bytes of @p key: short keys, good enough spread, and
+ * no seed needed because the hash never leaves the process. Shared by the
+ * replica's map, the resync tracker and the memory backend's key map.
+ */
+uint64_t slip__hash_key(const char *key, size_t len);
 
 /* ---------------------------------------------------------------- clocks */
 

@@ -37,17 +37,6 @@ typedef struct map {
 	size_t count;
 } map;
 
-static uint64_t hash_key(const char *key)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 /* Index of @p key's slot, or SIZE_MAX. */
 static size_t map_find(const map *m, const char *key, uint64_t h)
 {
@@ -108,7 +97,7 @@ static int map_reserve(map *m, size_t want)
 /* Stores @p e (owned); returns the entry it replaces (or NULL). */
 static slip_entry *map_put(map *m, slip_entry *e, uint64_t epoch)
 {
-	uint64_t h = hash_key(e->key);
+	uint64_t h = slip__hash_key(e->key, strlen(e->key));
 	size_t i = map_probe(m, e->key, h);
 	slip_entry *old = m->slots[i].e;
 
@@ -243,7 +232,8 @@ static int cb_apply(void *payload, void *const *items, size_t count)
 			held[i] = map_put(&r->m, held[i], r->epoch);
 			continue;
 		}
-		at = map_find(&r->m, e->key, hash_key(e->key));
+		at = map_find(&r->m, e->key,
+		              slip__hash_key(e->key, strlen(e->key)));
 		if (at != SIZE_MAX)
 			held[i] = map_remove_at(&r->m, at);
 	}
@@ -587,7 +577,7 @@ SLIP_EXTERN int slip_replica_get(slip_replica *r, const char *key,
 		return slip_set_error(SLIP_EINVAL,
 		                      "replica_get: NULL argument");
 	pthread_rwlock_rdlock(&r->lock);
-	at = map_find(&r->m, key, hash_key(key));
+	at = map_find(&r->m, key, slip__hash_key(key, strlen(key)));
 	if (at != SIZE_MAX)
 		rc = slip_entry_dup(out, r->m.slots[at].e);
 	pthread_rwlock_unlock(&r->lock);

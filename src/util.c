@@ -1,13 +1,27 @@
 /*
  * src/util.c — small helpers declared in internal.h and shared by the core
  * and the built-in backends: clocks, the seq+identity cursor layout, the
- * one-block entry allocator, base64 decoding and memory wiping.
+ * one-block entry allocator, key hashing, base64 decoding and memory
+ * wiping.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "internal.h"
+
+/* --------------------------------------------------------------- hashing */
+
+uint64_t slip__hash_key(const char *key, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
 
 /* ---------------------------------------------------------------- clocks */
 

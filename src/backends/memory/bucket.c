@@ -171,18 +171,6 @@ void slip__mem_bucket_delete(mem_bucket *b)
 
 /* --------------------------------------------------------------- key map */
 
-/* FNV-1a: short keys, good enough spread, no seed needed in-process. */
-static uint64_t hash_key(const char *key, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static size_t map_find_slot(const mem_bucket *b, const char *key, size_t len,
                             uint64_t h)
 {
@@ -204,7 +192,7 @@ mem_key *slip__mem_key_find(const mem_bucket *b, const char *key)
 
 	if (b->map_count == 0)
 		return NULL;
-	return b->map[map_find_slot(b, key, len, hash_key(key, len))];
+	return b->map[map_find_slot(b, key, len, slip__hash_key(key, len))];
 }
 
 static int map_grow(mem_bucket *b)
@@ -235,7 +223,7 @@ static int map_grow(mem_bucket *b)
 static mem_key *map_get_or_add(mem_bucket *b, const char *key)
 {
 	size_t len = strlen(key), i;
-	uint64_t h = hash_key(key, len);
+	uint64_t h = slip__hash_key(key, len);
 	mem_key *k;
 
 	if ((b->map_count + 1) * 4 > b->map_cap * 3 && map_grow(b) != SLIP_OK)
