@@ -30,8 +30,14 @@ static uint32_t crc_of(const uint8_t *p, size_t len)
 	return (uint32_t)crc;
 }
 
-/* PUT: key_len:u16le key value_len:u32le value ver_len:u8 ver */
-static slip__rec_status frame_put(slip__rec *r, const uint8_t *p, size_t len)
+/*
+ * PUT and DELETE share their layout except for the value in the middle:
+ *     PUT     key_len:u16le key value_len:u32le value ver_len:u8 ver
+ *     DELETE  key_len:u16le key ver_len:u8 ver
+ * so one reader frames both; @p has_value says which.
+ */
+static slip__rec_status frame_entry(slip__rec *r, const uint8_t *p, size_t len,
+                                    bool has_value)
 {
 	size_t off = SLIP__REC_PREFIX, ver_len;
 
@@ -40,41 +46,20 @@ static slip__rec_status frame_put(slip__rec *r, const uint8_t *p, size_t len)
 	r->key_len = slip__get_u16le(p + off);
 	off += 2;
 	r->key = p + off;
-	if (len - off < r->key_len + 4)
+	/* The key and the next length field (value_len:u32 or ver_len:u8). */
+	if (len - off < r->key_len + (has_value ? 4 : 1))
 		return SLIP__REC_SHORT;
 	off += r->key_len;
-	r->value_len = slip__get_u32le(p + off);
-	off += 4;
-	if (r->value_len > SLIP__SNAP_VALUE_MAX)
-		return SLIP__REC_TOOBIG;
-	r->value = p + off;
-	if (len - off < r->value_len + 1)
-		return SLIP__REC_SHORT;
-	off += r->value_len;
-	ver_len = p[off++];
-	if (ver_len > SLIP_VERSION_MAX)
-		return SLIP__REC_BADVERLEN;
-	if (len - off < ver_len)
-		return SLIP__REC_SHORT;
-	r->version.len = (uint8_t)ver_len;
-	memcpy(r->version.bytes, p + off, ver_len);
-	r->size = off + ver_len;
-	return SLIP__REC_OK;
-}
-
-/* DELETE: key_len:u16le key ver_len:u8 ver */
-static slip__rec_status frame_delete(slip__rec *r, const uint8_t *p, size_t len)
-{
-	size_t off = SLIP__REC_PREFIX, ver_len;
-
-	if (len < off + 2)
-		return SLIP__REC_SHORT;
-	r->key_len = slip__get_u16le(p + off);
-	off += 2;
-	r->key = p + off;
-	if (len - off < r->key_len + 1)
-		return SLIP__REC_SHORT;
-	off += r->key_len;
+	if (has_value) {
+		r->value_len = slip__get_u32le(p + off);
+		off += 4;
+		if (r->value_len > SLIP__SNAP_VALUE_MAX)
+			return SLIP__REC_TOOBIG;
+		r->value = p + off;
+		if (len - off < r->value_len + 1)
+			return SLIP__REC_SHORT;
+		off += r->value_len;
+	}
 	ver_len = p[off++];
 	if (ver_len > SLIP_VERSION_MAX)
 		return SLIP__REC_BADVERLEN;
@@ -122,9 +107,9 @@ slip__rec_status slip__rec_frame(slip__rec *out, const uint8_t *p, size_t len)
 	out->type = p[4];
 	switch (out->type) {
 	case SLIP__REC_PUT:
-		return frame_put(out, p, len);
+		return frame_entry(out, p, len, true);
 	case SLIP__REC_DELETE:
-		return frame_delete(out, p, len);
+		return frame_entry(out, p, len, false);
 	case SLIP__REC_CURSOR:
 		return frame_cursor(out, p, len);
 	case 0:
@@ -197,40 +182,41 @@ static size_t seal(uint8_t *dst, size_t size)
 	return size;
 }
 
-size_t slip__rec_put_encode(uint8_t *dst, const char *key, size_t key_len,
-                            const uint8_t *value, size_t value_len,
-                            const slip_version *ver)
+/* Writes a PUT (@p has_value) or DELETE record; see frame_entry(). */
+static size_t encode_entry(uint8_t *dst, const char *key, size_t key_len,
+                           bool has_value, const uint8_t *value,
+                           size_t value_len, const slip_version *ver)
 {
 	size_t off = 4;
 
-	dst[off++] = SLIP__REC_PUT;
+	dst[off++] = has_value ? SLIP__REC_PUT : SLIP__REC_DELETE;
 	slip__put_u16le(dst + off, (uint16_t)key_len);
 	off += 2;
 	memcpy(dst + off, key, key_len);
 	off += key_len;
-	slip__put_u32le(dst + off, (uint32_t)value_len);
-	off += 4;
-	if (value_len > 0)
-		memcpy(dst + off, value, value_len);
-	off += value_len;
+	if (has_value) {
+		slip__put_u32le(dst + off, (uint32_t)value_len);
+		off += 4;
+		if (value_len > 0)
+			memcpy(dst + off, value, value_len);
+		off += value_len;
+	}
 	dst[off++] = ver->len;
 	memcpy(dst + off, ver->bytes, ver->len);
 	return seal(dst, off + ver->len);
 }
 
+size_t slip__rec_put_encode(uint8_t *dst, const char *key, size_t key_len,
+                            const uint8_t *value, size_t value_len,
+                            const slip_version *ver)
+{
+	return encode_entry(dst, key, key_len, true, value, value_len, ver);
+}
+
 size_t slip__rec_delete_encode(uint8_t *dst, const char *key, size_t key_len,
                                const slip_version *ver)
 {
-	size_t off = 4;
-
-	dst[off++] = SLIP__REC_DELETE;
-	slip__put_u16le(dst + off, (uint16_t)key_len);
-	off += 2;
-	memcpy(dst + off, key, key_len);
-	off += key_len;
-	dst[off++] = ver->len;
-	memcpy(dst + off, ver->bytes, ver->len);
-	return seal(dst, off + ver->len);
+	return encode_entry(dst, key, key_len, false, NULL, 0, ver);
 }
 
 size_t slip__rec_cursor_encode(uint8_t *dst, const slip_cursor *cursor)
