@@ -62,6 +62,22 @@ void fx_close(fx *f)
 	f->conn = NULL;
 }
 
+bool fx_open_fresh(fx *f, const char *url, const char *tag, const char *what)
+{
+	static int buckets; /* cases run one after another: no lock needed */
+	char name[64];
+	int rc;
+
+	snprintf(name, sizeof(name), "%s_%s_%d", tag, what, ++buckets);
+	rc = fx_open(f, url, name);
+	if (rc != SLIP_OK) {
+		slip_test_fail(__FILE__, __LINE__, "fx_open %s: %s (%s)", url,
+		               slip_err_name(rc), slip_last_error());
+		return false;
+	}
+	return true;
+}
+
 #ifdef SLIP_TEST_HAVE_NATS
 static int nats_purge_below(fx *f, uint64_t rev)
 {
@@ -328,4 +344,64 @@ uint64_t fx_cursor_seq(const slip_cursor *c)
 	if (slip_cursor_is_none(c) || slip_cursor_seq(c, &seq) != SLIP_OK)
 		return 0;
 	return seq;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static bool listed(void (*fn)(void), void (*const *list)(void))
+{
+	for (; list != NULL && *list != NULL; list++) {
+		if (*list == fn)
+			return true;
+	}
+	return false;
+}
+
+int fx_main(const char **url, slip_natsd **natsd, int argc, char **argv,
+            const slip_test_case *cases, const char *mem_url,
+            void (*const *nats_only)(void))
+{
+	slip_test_case *mem_cases = NULL;
+	size_t n = 0, total = 0;
+	int rc;
+
+	*natsd = NULL;
+	if (argc < 2 ||
+	    (strcmp(argv[1], "mem") != 0 && strcmp(argv[1], "nats") != 0)) {
+		fprintf(stderr, "usage: %s mem|nats [case-filter...]\n",
+		        argv[0]);
+		return 2;
+	}
+	if (strcmp(argv[1], "nats") == 0) {
+		if (slip_natsd_start(natsd, NULL) != 0) {
+			fprintf(stderr, "cannot start nats-server\n");
+			printf("0 passed, 1 failed\n");
+			return 1;
+		}
+		*url = slip_natsd_url(*natsd);
+	} else {
+		*url = mem_url;
+	}
+	argv[1] = argv[0];
+	if (*natsd != NULL) {
+		rc = slip_test_main(argc - 1, argv + 1, cases);
+		slip_natsd_free(*natsd);
+		*natsd = NULL;
+		return rc;
+	}
+	while (cases[total].name != NULL)
+		total++;
+	mem_cases = calloc(total + 1, sizeof(*mem_cases));
+	if (mem_cases == NULL) {
+		fprintf(stderr, "out of memory\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	for (size_t i = 0; i < total; i++) {
+		if (!listed(cases[i].fn, nats_only))
+			mem_cases[n++] = cases[i];
+	}
+	rc = slip_test_main(argc - 1, argv + 1, mem_cases);
+	free(mem_cases);
+	return rc;
 }

@@ -3,7 +3,8 @@
  * share: one store on the memory backend or on a real nats-server, the
  * server-side tricks the tests need (expire old history so a cursor
  * expires; delete and recreate the bucket), and a tiny local key → value
- * map standing for "the caller's state", compared with an independent scan.
+ * map standing for "the caller's state", compared with an independent scan,
+ * and the main() that runs a test's cases against either backend.
  */
 #ifndef SLIP_TEST_APPLIED_FX_H
 #define SLIP_TEST_APPLIED_FX_H
@@ -13,6 +14,9 @@
 #include <stdint.h>
 
 #include <slipstream.h>
+
+#include "natsd.h"
+#include "test.h"
 
 typedef struct fx {
 	bool nats;
@@ -31,6 +35,13 @@ typedef struct fx {
  */
 int fx_open(fx *f, const char *url, const char *bucket);
 void fx_close(fx *f);
+
+/**
+ * fx_open on a fresh bucket "<tag>_<what>_<n>" (n counts up per process,
+ * so every case gets an empty bucket). On failure records a test failure
+ * naming the URL and the error, and returns false.
+ */
+bool fx_open_fresh(fx *f, const char *url, const char *tag, const char *what);
 
 /**
  * Throws away every record below revision @p rev, as retention would
@@ -83,5 +94,19 @@ int64_t fx_now_ms(void);
 void fx_sleep_ms(int ms);
 /** Sequence part of a cursor, 0 for none. */
 uint64_t fx_cursor_seq(const slip_cursor *c);
+
+/* ---------------------------------------------------------------- main */
+
+/**
+ * The main() of a test whose cases run unchanged against either backend,
+ * picked by argv[1]: "nats" starts a nats-server (natsd.h) and fails —
+ * never skips — when it cannot; "mem" uses @p mem_url and leaves out the
+ * cases in @p nats_only (NULL-terminated), which need a real server.
+ * *url and *natsd are set before any case runs; argv[2...] filter cases.
+ * Returns the process exit code.
+ */
+int fx_main(const char **url, slip_natsd **natsd, int argc, char **argv,
+            const slip_test_case *cases, const char *mem_url,
+            void (*const *nats_only)(void));
 
 #endif

@@ -25,9 +25,8 @@
 #include "natsd.h"
 #include "test.h"
 
-static const char *g_url;    /* mem://… or the nats-server's URL */
-static slip_natsd *g_natsd;  /* NATS runs only */
-static int g_bucket_counter; /* fresh bucket per case */
+static const char *g_url;   /* mem://… or the nats-server's URL */
+static slip_natsd *g_natsd; /* NATS runs only */
 
 /* ------------------------------------------------------------ consumer */
 
@@ -278,15 +277,7 @@ static bool c_wait_caught_up(consumer *c, uint64_t n, int ms)
 
 static bool open_fx(fx *f, const char *what)
 {
-	char name[64];
-	snprintf(name, sizeof(name), "applied_%s_%d", what, ++g_bucket_counter);
-	int rc = fx_open(f, g_url, name);
-	if (rc != SLIP_OK) {
-		slip_test_fail(__FILE__, __LINE__, "fx_open %s: %s (%s)", g_url,
-		               slip_err_name(rc), slip_last_error());
-		return false;
-	}
-	return true;
+	return fx_open_fresh(f, g_url, "applied", what);
 }
 
 static int put(fx *f, const char *key, const char *value, uint64_t *rev)
@@ -965,38 +956,11 @@ static const slip_test_case cases[] = {
         {0},
 };
 
+/* Cases that need a real server to restart, pause or freeze. */
+static void (*const nats_only[])(void) = {t_resubscribe_restart, NULL};
+
 int main(int argc, char **argv)
 {
-	int rc;
-
-	if (argc < 2 ||
-	    (strcmp(argv[1], "mem") != 0 && strcmp(argv[1], "nats") != 0)) {
-		fprintf(stderr, "usage: %s mem|nats [case-filter...]\n",
-		        argv[0]);
-		return 2;
-	}
-	if (strcmp(argv[1], "nats") == 0) {
-		if (slip_natsd_start(&g_natsd, NULL) != 0) {
-			fprintf(stderr, "cannot start nats-server\n");
-			printf("0 passed, 1 failed\n");
-			return 1;
-		}
-		g_url = slip_natsd_url(g_natsd);
-	} else {
-		g_url = "mem://applied-test";
-	}
-	argv[1] = argv[0];
-	if (g_natsd == NULL) {
-		static slip_test_case mem_cases[sizeof(cases) / sizeof(*cases)];
-		size_t n = 0;
-		for (const slip_test_case *t = cases; t->name != NULL; t++) {
-			if (t->fn != t_resubscribe_restart)
-				mem_cases[n++] = *t;
-		}
-		rc = slip_test_main(argc - 1, argv + 1, mem_cases);
-	} else {
-		rc = slip_test_main(argc - 1, argv + 1, cases);
-	}
-	slip_natsd_free(g_natsd);
-	return rc;
+	return fx_main(&g_url, &g_natsd, argc, argv, cases,
+	               "mem://applied-test", nats_only);
 }
