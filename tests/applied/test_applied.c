@@ -295,6 +295,39 @@ static const char *snap_file(char *buf, size_t n, const char *dir)
 	return buf;
 }
 
+/* Puts @p value under "<prefix>0" … "<prefix><n-1>"; *rev: the last. */
+static void put_numbered(fx *f, const char *prefix, int n, const char *value,
+                         uint64_t *rev)
+{
+	char key[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s%d", prefix, i);
+		CHECK_OK(put(f, key, value, rev));
+	}
+}
+
+/*
+ * Checks that snapshot @p path loads to exactly the server's state under
+ * @p prefix. Its cursor and key count go to @p cursor / @p count when they
+ * are not NULL.
+ */
+static void check_snapshot_is_server(const char *path, fx *f,
+                                     const char *prefix, slip_cursor *cursor,
+                                     size_t *count)
+{
+	fx_map snapmap = {0};
+	slip_cursor sc = slip_cursor_none();
+
+	CHECK_OK(fx_map_from_snapshot(&snapmap, path, &sc));
+	CHECK(fx_map_diff_server(&snapmap, f, prefix) == 0);
+	if (cursor != NULL)
+		*cursor = sc;
+	if (count != NULL)
+		*count = snapmap.count;
+	fx_map_clear(&snapmap);
+}
+
 /* -------------------------------------------------------------- cases */
 
 /* apply → checkpoint → on_applied, observed from the snapshot file; the
@@ -331,12 +364,9 @@ static void t_order(void)
 	CHECK(cursor_eq(&c.final, &c.last_applied));
 	CHECK(fx_cursor_seq(&c.final) == rev);
 	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
-	fx_map snapmap = {0};
 	slip_cursor sc;
-	CHECK_OK(fx_map_from_snapshot(&snapmap, path, &sc));
+	check_snapshot_is_server(path, &f, "", &sc, NULL);
 	CHECK(cursor_eq(&sc, &c.final));
-	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
-	fx_map_clear(&snapmap);
 	c_free(&c);
 	fx_close(&f);
 	fx_rmdir(dir);
@@ -347,7 +377,6 @@ static void t_parse_drop(void)
 {
 	fx f;
 	consumer c;
-	char key[32];
 	uint64_t rev = 0;
 
 	REQUIRE(open_fx(&f, "drop"));
@@ -356,10 +385,7 @@ static void t_parse_drop(void)
 	REQUIRE_OK(c_start(&c));
 	CHECK_OK(put(&f, "keep.a", "1", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
-	for (int i = 0; i < 30; i++) {
-		snprintf(key, sizeof(key), "drop.%d", i);
-		CHECK_OK(put(&f, key, "x", &rev));
-	}
+	put_numbered(&f, "drop.", 30, "x", &rev);
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	CHECK_OK(c.rc);
@@ -384,10 +410,7 @@ static void t_restart_delta(void)
 	REQUIRE(open_fx(&f, "delta"));
 	REQUIRE_OK(c_init(&c, &f, path));
 	REQUIRE_OK(c_start(&c));
-	for (int i = 0; i < 50; i++) {
-		snprintf(key, sizeof(key), "k.%d", i);
-		CHECK_OK(put(&f, key, "a", &rev));
-	}
+	put_numbered(&f, "k.", 50, "a", &rev);
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	CHECK_OK(c.rc);
@@ -427,7 +450,7 @@ static void t_expired_deleted_key(void)
 {
 	fx f;
 	consumer c;
-	char dir[256], path[300], key[32];
+	char dir[256], path[300];
 	uint64_t rev = 0, tomb = 0;
 
 	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
@@ -435,10 +458,7 @@ static void t_expired_deleted_key(void)
 	REQUIRE(open_fx(&f, "expired"));
 	REQUIRE_OK(c_init(&c, &f, path));
 	REQUIRE_OK(c_start(&c));
-	for (int i = 0; i < 5; i++) {
-		snprintf(key, sizeof(key), "a.%d", i);
-		CHECK_OK(put(&f, key, "old", &rev));
-	}
+	put_numbered(&f, "a.", 5, "old", &rev);
 	CHECK_OK(put(&f, "gone", "soon", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
@@ -448,10 +468,7 @@ static void t_expired_deleted_key(void)
 	 * and everything before it. */
 	CHECK_OK(slip_writer_delete(f.w, "gone"));
 	tomb = fx_last_seq(&f);
-	for (int i = 0; i < 5; i++) {
-		snprintf(key, sizeof(key), "a.%d", i);
-		CHECK_OK(put(&f, key, "new", &rev));
-	}
+	put_numbered(&f, "a.", 5, "new", &rev);
 	CHECK_OK(put(&f, "fresh", "1", &rev));
 	REQUIRE_OK(fx_expire(&f, tomb + 1));
 
@@ -469,10 +486,7 @@ static void t_expired_deleted_key(void)
 	CHECK(c.order_errors == 0);
 	CHECK(fx_map_get(&c.state, "gone") == NULL);
 	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
-	fx_map snapmap = {0};
-	CHECK_OK(fx_map_from_snapshot(&snapmap, path, NULL));
-	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
-	fx_map_clear(&snapmap);
+	check_snapshot_is_server(path, &f, "", NULL, NULL);
 	c_free(&c);
 	fx_close(&f);
 	fx_rmdir(dir);
@@ -522,7 +536,7 @@ static void t_recreated_bucket(void)
 {
 	fx f;
 	consumer c;
-	char dir[256], path[300], key[32];
+	char dir[256], path[300];
 	uint64_t rev = 0;
 
 	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
@@ -530,10 +544,7 @@ static void t_recreated_bucket(void)
 	REQUIRE(open_fx(&f, "recreate"));
 	REQUIRE_OK(c_init(&c, &f, path));
 	REQUIRE_OK(c_start(&c));
-	for (int i = 0; i < 8; i++) {
-		snprintf(key, sizeof(key), "old.%d", i);
-		CHECK_OK(put(&f, key, "o", &rev));
-	}
+	put_numbered(&f, "old.", 8, "o", &rev);
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	c_free(&c);
@@ -552,11 +563,9 @@ static void t_recreated_bucket(void)
 	CHECK(c.synthetic == 7);
 	CHECK(c.applied_before_synthetic == 0);
 	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
-	fx_map snapmap = {0};
-	CHECK_OK(fx_map_from_snapshot(&snapmap, path, NULL));
-	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
-	CHECK(snapmap.count == 3);
-	fx_map_clear(&snapmap);
+	size_t snap_keys = 0;
+	check_snapshot_is_server(path, &f, "", NULL, &snap_keys);
+	CHECK(snap_keys == 3);
 	c_free(&c);
 	fx_close(&f);
 	fx_rmdir(dir);
@@ -606,10 +615,7 @@ static void t_prefix_resync(void)
 	CHECK(fx_map_get(&c.state, "app.b") == NULL);
 	CHECK(fx_map_get(&c.state, "other.x") == NULL);
 	CHECK(fx_map_diff_server(&c.state, &f, "app.") == 0);
-	fx_map snapmap = {0};
-	CHECK_OK(fx_map_from_snapshot(&snapmap, path, NULL));
-	CHECK(fx_map_diff_server(&snapmap, &f, "app.") == 0);
-	fx_map_clear(&snapmap);
+	check_snapshot_is_server(path, &f, "app.", NULL, NULL);
 	c_free(&c);
 	fx_close(&f);
 	fx_rmdir(dir);
@@ -649,13 +655,10 @@ static void t_compaction(void)
 	if (fp != NULL)
 		fclose(fp);
 	CHECK(size > 0 && size < 8192);
-	fx_map snapmap = {0};
 	slip_cursor sc;
-	CHECK_OK(fx_map_from_snapshot(&snapmap, path, &sc));
+	check_snapshot_is_server(path, &f, "", &sc, NULL);
 	CHECK(fx_cursor_seq(&sc) == rev);
-	CHECK(fx_map_diff_server(&snapmap, &f, "") == 0);
 	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
-	fx_map_clear(&snapmap);
 	c_free(&c);
 	fx_close(&f);
 	fx_rmdir(dir);
