@@ -23,9 +23,25 @@
 #include <nats/nats.h>
 #endif
 
-int fx_open(fx *f, const char *url, const char *bucket)
+/* Opens (creating it when absent) f->bucket with history 1, and its roles. */
+static int open_bucket(fx *f)
 {
 	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	int rc;
+
+	cfg.name = f->bucket;
+	cfg.max_history = 1;
+	rc = slip_store_open_config(&f->store, f->conn, &cfg);
+	if (rc != SLIP_OK)
+		return rc;
+	f->r = slip_store_reader(f->store);
+	f->w = slip_store_writer(f->store);
+	f->watcher = slip_store_watcher(f->store);
+	return SLIP_OK;
+}
+
+int fx_open(fx *f, const char *url, const char *bucket)
+{
 	slip_conn_options copts = SLIP_CONN_OPTIONS_INIT;
 	int rc;
 
@@ -43,14 +59,9 @@ int fx_open(fx *f, const char *url, const char *bucket)
 		rc = slip_conn_connect(f->conn);
 	if (rc != SLIP_OK)
 		return rc;
-	cfg.name = f->bucket;
-	cfg.max_history = 1;
-	rc = slip_store_open_config(&f->store, f->conn, &cfg);
+	rc = open_bucket(f);
 	if (rc != SLIP_OK)
 		return rc;
-	f->r = slip_store_reader(f->store);
-	f->w = slip_store_writer(f->store);
-	f->watcher = slip_store_watcher(f->store);
 	return f->w && f->watcher ? SLIP_OK : SLIP_EUNSUPPORTED;
 }
 
@@ -124,7 +135,6 @@ int fx_expire(fx *f, uint64_t rev)
 
 int fx_recreate(fx *f)
 {
-	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
 	int rc;
 
 	slip_store_free(f->store);
@@ -134,15 +144,7 @@ int fx_recreate(fx *f)
 		return rc;
 	/* Identities are creation times; make sure the new one differs. */
 	fx_sleep_ms(5);
-	cfg.name = f->bucket;
-	cfg.max_history = 1;
-	rc = slip_store_open_config(&f->store, f->conn, &cfg);
-	if (rc != SLIP_OK)
-		return rc;
-	f->r = slip_store_reader(f->store);
-	f->w = slip_store_writer(f->store);
-	f->watcher = slip_store_watcher(f->store);
-	return SLIP_OK;
+	return open_bucket(f);
 }
 
 uint64_t fx_last_seq(fx *f)
