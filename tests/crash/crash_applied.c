@@ -209,6 +209,13 @@ typedef struct run {
 	int resubscribed; /* caught up again after the server came back */
 } run;
 
+/* Starts a consumer on the run's server, bucket and snapshot file. */
+static int spawn_consumer(child *c, const run *R, const char *extra[])
+{
+	return spawn(c, R->exe, slip_natsd_url(R->natsd), R->f.bucket, R->snap,
+	             extra);
+}
+
 /*
  * Purges the stream below a recent sequence that lies at least two past
  * the snapshot's cursor, so that cursor expires (first_seq - 1 > cursor),
@@ -238,8 +245,7 @@ static void resync_again(run *R)
 	int counts[256] = {0};
 	child c;
 
-	if (spawn(&c, R->exe, slip_natsd_url(R->natsd), R->f.bucket, R->snap,
-	          NULL) != 0) {
+	if (spawn_consumer(&c, R, NULL) != 0) {
 		fail("spawn");
 		return;
 	}
@@ -258,8 +264,7 @@ static void mid_resync_cycle(run *R)
 
 	before = snap_cursor(R->snap);
 	expire(R, &before);
-	if (spawn(&c, R->exe, slip_natsd_url(R->natsd), R->f.bucket, R->snap,
-	          slow) != 0) {
+	if (spawn_consumer(&c, R, slow) != 0) {
 		fail("spawn");
 		return;
 	}
@@ -287,8 +292,7 @@ static void cycle(run *R, unsigned *seed)
 	int counts[256] = {0};
 	child c;
 
-	if (spawn(&c, R->exe, slip_natsd_url(R->natsd), R->f.bucket, R->snap,
-	          NULL) != 0) {
+	if (spawn_consumer(&c, R, NULL) != 0) {
 		fail("spawn");
 		return;
 	}
@@ -378,8 +382,7 @@ int main(int argc, char **argv)
 	atomic_store(&g_stop_writer, true);
 	pthread_join(writer, NULL);
 
-	if (spawn(&c, R.exe, slip_natsd_url(R.natsd), R.f.bucket, R.snap,
-	          final_args) != 0)
+	if (spawn_consumer(&c, &R, final_args) != 0)
 		fail("spawn final consumer");
 	else if ((rc = run_to_end(&c, 60000)) != 0) {
 		fprintf(stderr, "final consumer exit %d\n", rc);
