@@ -16,6 +16,7 @@
 
 #include <slipstream.h>
 
+#include "conf_watch.h"
 #include "test.h"
 
 /** What a backend provides to run the suite. */
@@ -64,58 +65,5 @@ int conf_open(conf_case *c, int64_t max_history);
 void conf_close(conf_case *c);
 /** A unique bucket name (for cases that make their own). */
 void conf_bucket_name(char *buf, size_t bufsz);
-/** Revision held in an 8-byte version token (0 if not one). */
-uint64_t conf_rev(const slip_version *v);
-
-/* ------------------------------------------------- a watch on a thread */
-
-typedef struct conf_watch {
-	slip_watcher *w;
-	slip_chan *ch;
-	pthread_t thread;
-	slip_watch_options opts;
-	slip_cursor from;
-	char prefix[128];
-	atomic_int rc;
-	atomic_bool done;
-	bool started;
-} conf_watch;
-
-/**
- * Runs slip_watch() on a thread into a channel of @p capacity. @p prefix
- * and @p from may be NULL. flags: SLIP_WATCH_*.
- */
-int conf_watch_start(conf_watch *cw, slip_watcher *w, const char *prefix,
-                     const slip_cursor *from, unsigned flags, size_t capacity);
-/**
- * Next entry within 10 s, or NULL (timeout or end of the watch). Caller
- * owns it.
- */
-slip_entry *conf_watch_next(conf_watch *cw);
-/**
- * Waits up to 10 s for the watch to end by itself; true if it did.
- * Joins the thread then.
- */
-bool conf_watch_wait(conf_watch *cw);
-/**
- * Cancels by closing the receiving side, waits up to 10 s for the watch
- * call to return (failing the case otherwise), joins the thread, frees
- * the channel, and returns the watch call's result.
- */
-int conf_watch_stop(conf_watch *cw);
-
-/**
- * Receives the next entry and checks its key, op and (for puts) value;
- * entry's cursor must carry its own revision. Returns the entry (caller
- * frees) or NULL after recording a failure.
- */
-slip_entry *conf_expect(conf_watch *cw, const char *key, slip_op op,
-                        const char *value, const char *file, int line);
-#define EXPECT_ENTRY(cw, key, op, value)                                       \
-	conf_expect((cw), (key), (op), (value), __FILE__, __LINE__)
-
-/** Receives and frees the next entry, which must be a caught-up marker. */
-bool conf_expect_marker(conf_watch *cw, const char *file, int line);
-#define EXPECT_MARKER(cw) conf_expect_marker((cw), __FILE__, __LINE__)
 
 #endif
