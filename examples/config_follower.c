@@ -111,6 +111,7 @@ int main(int argc, char **argv)
 	slip_applied_options o = SLIP_APPLIED_OPTIONS_INIT;
 	sigset_t set;
 	pthread_t sigs;
+	bool sigs_started = false;
 	int rc;
 
 	if (argc < 4) {
@@ -129,8 +130,7 @@ int main(int argc, char **argv)
 	    (rc = slip_store_open(&store, conn, argv[2])) != SLIP_OK)
 		goto done;
 	slip_snapshot_writer_foreach(snap, seed, NULL);
-	if (pthread_create(&sigs, NULL, on_signals, &set) == 0)
-		pthread_detach(sigs);
+	sigs_started = pthread_create(&sigs, NULL, on_signals, &set) == 0;
 
 	o.watcher = slip_store_watcher(store);
 	o.snapshot = snap; /* resume from its cursor, checkpoint every batch */
@@ -144,6 +144,10 @@ int main(int argc, char **argv)
 done:
 	if (rc != SLIP_OK)
 		fprintf(stderr, "config_follower: %s\n", slip_last_error());
+	if (sigs_started) { /* sigwait is a cancellation point */
+		pthread_cancel(sigs);
+		pthread_join(sigs, NULL);
+	}
 	slip_store_free(store);
 	slip_conn_free(conn);
 	slip_snapshot_writer_free(snap);
