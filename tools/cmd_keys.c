@@ -114,8 +114,14 @@ static int do_write(slip_writer *w, const char *mode, const char *key,
 	return slip_writer_put(w, key, v, len, out);
 }
 
-static int writer_of(slip_writer **w, session *s, const char *op)
+/* Opens the store @p o names and its writer; a read-only bucket fails. */
+static int open_writer(slip_writer **w, session *s, const cli_opts *o,
+                       const char *op)
 {
+	int rc = cli_open_store(&s->conn, &s->store, o, NULL);
+
+	if (rc != SLIP_OK)
+		return rc;
 	*w = slip_store_writer(s->store);
 	if (!*w)
 		return cli_fail(SLIP_EUNSUPPORTED,
@@ -156,9 +162,7 @@ int cmd_put(const cli_opts *o, const char *mode)
 	} else if ((rc = read_stdin(&value, &len)) != SLIP_OK) {
 		return rc;
 	}
-	rc = cli_open_store(&s.conn, &s.store, o, NULL);
-	if (rc == SLIP_OK)
-		rc = writer_of(&w, &s, mode);
+	rc = open_writer(&w, &s, o, mode);
 	if (rc != SLIP_OK)
 		goto done;
 	rc = do_write(w, mode, key, value, len, &expect, &got);
@@ -206,9 +210,7 @@ int cmd_del(const cli_opts *o)
 	if (rc == SLIP_OK && o->version)
 		rc = cli_parse_version(&expect, o->version);
 	if (rc == SLIP_OK)
-		rc = cli_open_store(&s.conn, &s.store, o, NULL);
-	if (rc == SLIP_OK)
-		rc = writer_of(&w, &s, "delete");
+		rc = open_writer(&w, &s, o, "delete");
 	if (rc != SLIP_OK)
 		goto done;
 	if (o->version)
@@ -231,9 +233,7 @@ int cmd_purge(const cli_opts *o)
 	const char *key = o->pos[0];
 	int rc = check_key("purge", key);
 	if (rc == SLIP_OK)
-		rc = cli_open_store(&s.conn, &s.store, o, NULL);
-	if (rc == SLIP_OK)
-		rc = writer_of(&w, &s, "purge");
+		rc = open_writer(&w, &s, o, "purge");
 	if (rc != SLIP_OK)
 		goto done;
 	rc = slip_writer_purge(w, key);
@@ -361,9 +361,7 @@ int cmd_load(const cli_opts *o)
 	if (!in)
 		return cli_fail(SLIP_ENOTFOUND, "load \"%s\": cannot open file",
 		                path);
-	rc = cli_open_store(&s.conn, &s.store, o, NULL);
-	if (rc == SLIP_OK)
-		rc = writer_of(&w, &s, "load");
+	rc = open_writer(&w, &s, o, "load");
 	if (rc != SLIP_OK)
 		goto done;
 	progress_init(&pr, o, "load");
