@@ -340,6 +340,9 @@ static void t_server_gone(void)
 	/* A connection that stays down ends the watch: never a stall. */
 	CHECK(nu_watch_wait(&nw, 30000));
 	CHECK(atomic_load(&nw.rc) == SLIP_EWATCH);
+	if (atomic_load(&nw.rc) != SLIP_EWATCH)
+		fprintf(stderr, "server gone: watch ended with %s\n",
+		        slip_err_name(atomic_load(&nw.rc)));
 	nu_watch_stop(&nw);
 	slip_store_free(st);
 	slip_conn_free(c);

@@ -182,6 +182,7 @@ slip_op slip__nats_msg_op(natsMsg *m);
 /** Stream sequence, pending count and timestamp from a JS ack subject. */
 typedef struct slip_nats_meta {
 	uint64_t sseq;
+	uint64_t dseq; /* consumer sequence: contiguous per consumer */
 	uint64_t pending;
 	int64_t ts;
 	const char *consumer; /* inside the reply subject, not terminated */

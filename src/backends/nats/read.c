@@ -116,6 +116,7 @@ int slip__nats_ack_meta(const char *reply, slip_nats_meta *out)
 		return -1;
 	uint64_t ts = 0;
 	if (parse_u64(tok[base + 3], len[base + 3], &out->sseq) != 0 ||
+	    parse_u64(tok[base + 4], len[base + 4], &out->dseq) != 0 ||
 	    parse_u64(tok[base + 5], len[base + 5], &ts) != 0 ||
 	    parse_u64(tok[base + 6], len[base + 6], &out->pending) != 0)
 		return -1;

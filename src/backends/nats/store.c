@@ -35,7 +35,77 @@ typedef struct wanted {
 	int32_t max_msg_size;
 	jsStorageType storage;
 	const char *description;
+	char *desc_json; /* description escaped for a JSON string, malloc'd */
 } wanted;
+
+/* Length of the UTF-8 sequence at @p p (1..4), 0 when invalid. U+2028 and
+ * U+2029 count as invalid here: nats-server writes them back as \u2028,
+ * which libnats 3.4.1 decodes into one wrong byte. */
+static size_t utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+	if (n == 0 || p[0] > 0xF4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	if (n == 3 && p[0] == 0xE0 && p[1] < 0xA0)
+		return 0; /* overlong */
+	if (n == 3 && p[0] == 0xED && p[1] >= 0xA0)
+		return 0; /* surrogate */
+	if (n == 4 &&
+	    ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90)))
+		return 0; /* overlong / past U+10FFFF */
+	if (n == 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+	    (p[2] == 0xA8 || p[2] == 0xA9))
+		return 0;
+	return n;
+}
+
+/*
+ * libnats 3.4.1 pastes the description into its stream-create JSON
+ * unescaped, so a '"' or '\' made the request invalid (server error 10025).
+ * Escaped here, the server stores the text as given and libnats unescapes
+ * it when reading stream info back, so the bind-time comparison sees the
+ * original. Text libnats cannot read back unchanged is refused.
+ */
+static int escape_description(const char *name, const char *in, char **out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t len = strlen(in);
+	char *o = malloc(len * 6 + 1);
+	size_t k = 0;
+	*out = NULL;
+	if (o == NULL)
+		return SLIP_ENOMEM;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_len(p + i);
+		if (n == 0) {
+			free(o);
+			return slip_set_error(
+			        SLIP_EINVAL,
+			        "open \"%s\": description is not valid "
+			        "UTF-8 (or holds U+2028/U+2029) at byte %zu",
+			        name, i);
+		}
+		if (p[i] == '"' || p[i] == '\\') {
+			o[k++] = '\\';
+			o[k++] = (char)p[i];
+		} else if (p[i] < 0x20 || p[i] == 0x7F) {
+			snprintf(o + k, 7, "\\u%04x", p[i]);
+			k += 6;
+		} else {
+			memcpy(o + k, p + i, n);
+			k += n;
+		}
+		i += n;
+	}
+	o[k] = '\0';
+	*out = o;
+	return SLIP_OK;
+}
 
 static int want_from(wanted *w, const char *name, const slip_store_config *cfg)
 {
@@ -47,6 +117,7 @@ static int want_from(wanted *w, const char *name, const slip_store_config *cfg)
 	w->storage = cfg->storage == SLIP_STORAGE_MEMORY ? js_MemoryStorage
 	                                                 : js_FileStorage;
 	w->description = cfg->description != NULL ? cfg->description : "";
+	w->desc_json = NULL;
 	if (cfg->max_history > KV_MAX_HISTORY || cfg->max_history < 0)
 		return slip_set_error(SLIP_EINVAL,
 		                      "open \"%s\": max_history must be 1..%d",
@@ -58,7 +129,7 @@ static int want_from(wanted *w, const char *name, const slip_store_config *cfg)
 		return slip_set_error(SLIP_EINVAL,
 		                      "open \"%s\": num_replicas must be 1..5",
 		                      name);
-	return SLIP_OK;
+	return escape_description(name, w->description, &w->desc_json);
 }
 
 static void add_diff(char *msg, size_t *len, const char *field, long long have,
@@ -127,7 +198,7 @@ static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
 		return SLIP_ENOMEM;
 	jsStreamConfig_Init(&sc);
 	sc.Name = stream;
-	sc.Description = w->description[0] != '\0' ? w->description : NULL;
+	sc.Description = w->desc_json[0] != '\0' ? w->desc_json : NULL;
 	sc.Subjects = (const char *[1]){subject};
 	sc.SubjectsLen = 1;
 	sc.MaxMsgsPerSubject = w->history;
@@ -219,14 +290,17 @@ int slip__nats_store_open(void *conn, const char *name,
 	slip_nats_store *st = NULL;
 	char *stream = NULL;
 	wanted w;
+	memset(&w, 0, sizeof(w));
 	int rc = slip__nats_use(c, "open", NULL, &js);
 	if (rc != SLIP_OK)
 		return rc;
 	if (cfg != NULL && (rc = want_from(&w, name, cfg)) != SLIP_OK)
-		return rc;
+		goto done;
 	stream = fmt_dup("KV_", name, "");
-	if (stream == NULL)
-		return SLIP_ENOMEM;
+	if (stream == NULL) {
+		rc = SLIP_ENOMEM;
+		goto done;
+	}
 	rc = stream_info(c, js, stream, name, &si);
 	if (rc == SLIP_ENOTFOUND && cfg == NULL) {
 		rc = slip_set_error(SLIP_ENOTFOUND,
@@ -258,6 +332,7 @@ int slip__nats_store_open(void *conn, const char *name,
 done:
 	jsStreamInfo_Destroy(si);
 	free(stream);
+	free(w.desc_json);
 	return rc;
 }
 

@@ -41,6 +41,15 @@ typedef struct watch_state {
 	int64_t identity;
 	uint64_t start_last; /* stream last_seq before subscribing */
 	uint64_t last_seen;  /* last stream sequence delivered */
+	uint64_t last_dseq;  /* its consumer sequence */
+	/* Caught up once a message at or past @c target (the last sequence
+	 * on the server filter once the consumer existed) is delivered. Not
+	 * the NumPending of the ack subjects: nats-server 2.9 recounts it for
+	 * last-per-subject consumers on every consumer-info request, which
+	 * undercounts keys rewritten while the initial phase runs, and
+	 * double-counts messages it delivers twice after an eviction. */
+	uint64_t target;
+	int64_t target_checked; /* last re-read of the target, ns */
 	bool caught_up;
 	/* Floor guard: with a whole-bucket filter every stored message
 	 * reaches us in order once past the initial last-per-key phase, so a
@@ -188,8 +197,9 @@ static int caught_up(watch_state *w)
 	return w->markers ? send_marker(w) : SLIP_OK;
 }
 
-/* Nothing to deliver at the start (empty bucket / filter / no delta)? */
-static int initially_empty(watch_state *w, bool *empty)
+/* The consumer's name, for deleting it at the end, when no message
+ * brought it. */
+static int learn_consumer(watch_state *w)
 {
 	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
@@ -197,11 +207,55 @@ static int initially_empty(watch_state *w, bool *empty)
 	        natsSubscription_GetConsumerInfo(&ci, w->sub, NULL, &jerr);
 	if (s != NATS_OK)
 		return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
-	*empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
 	if (ci->Name != NULL && w->cn.name[0] == '\0')
 		snprintf(w->cn.name, sizeof(w->cn.name), "%s", ci->Name);
 	jsConsumerInfo_Destroy(ci);
 	return SLIP_OK;
+}
+
+/* The stream sequence of the last message on the watch's server filter,
+ * 0 when there is none. */
+static int last_on_filter(watch_state *w, uint64_t *out)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	char *filter = slip__nats_filter(w->st, w->prefix);
+	if (filter == NULL)
+		return SLIP_ENOMEM;
+	natsStatus s =
+	        js_GetLastMsg(&m, w->js, w->st->stream, filter, NULL, &jerr);
+	free(filter);
+	*out = 0;
+	if (s == NATS_OK) {
+		*out = natsMsg_GetSequence(m);
+		natsMsg_Destroy(m);
+		return SLIP_OK;
+	}
+	if (s == NATS_NOT_FOUND || jerr == SLIP_NATS_ERR_NO_MESSAGE_FOUND)
+		return SLIP_OK;
+	return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
+}
+
+/* Is everything up to the target already delivered (or never there)? */
+static bool reached(const watch_state *w, uint64_t target)
+{
+	uint64_t floor = w->has_cursor ? w->from_seq : 0;
+	if (w->last_seen > floor)
+		floor = w->last_seen;
+	return target <= floor;
+}
+
+/* The server thinks nothing is left but the target was not reached: the
+ * messages up to it may have been removed (max_age, max_bytes, purge). Re-read
+ * the last sequence on the filter; caught up if it was delivered. */
+static int recheck_target(watch_state *w)
+{
+	uint64_t now_last = 0;
+	w->target_checked = slip__now_ns();
+	int rc = last_on_filter(w, &now_last);
+	if (rc == SLIP_OK && reached(w, now_last))
+		rc = caught_up(w);
+	return rc;
 }
 
 /* A gap in a dense delivery, or a recreated consumer: harmless only if it
@@ -240,16 +294,20 @@ static int on_message(watch_state *w, natsMsg *m);
 static int first_message(watch_state *w)
 {
 	natsMsg *m = NULL;
-	bool empty = false;
+	int rc = last_on_filter(w, &w->target);
+	w->target_checked = slip__now_ns();
+	if (rc != SLIP_OK)
+		return rc;
 	natsStatus s = natsSubscription_NextMsg(&m, w->sub, WATCH_FIRST_MS);
 	if (s == NATS_OK) {
-		int rc = on_message(w, m);
+		rc = on_message(w, m);
 		natsMsg_Destroy(m);
 		return rc;
 	}
-	int rc = initially_empty(w, &empty);
-	if (rc == SLIP_OK && empty)
-		rc = caught_up(w);
+	/* Learnt before any marker goes out: the receiver may act on it. */
+	rc = learn_consumer(w);
+	if (rc == SLIP_OK && reached(w, w->target))
+		rc = caught_up(w); /* nothing to deliver (empty / no delta) */
 	return rc;
 }
 
@@ -268,6 +326,18 @@ static int on_message(watch_state *w, natsMsg *m)
 		rc = floor_check(w, meta.sseq, w->caught_up || w->has_cursor);
 		if (rc != SLIP_OK)
 			return rc;
+	} else if (w->last_dseq != 0 && meta.dseq != w->last_dseq + 1) {
+		/* libnats checks the consumer sequence as messages arrive,
+		 * before they are queued: a jump here means messages were
+		 * dropped from the queue (slow consumer), which an early
+		 * caught-up marker would otherwise hide. */
+		return slip_set_error(
+		        SLIP_EWATCH,
+		        "watch \"%s\": the client dropped messages "
+		        "(consumer sequence %llu after %llu); resume from "
+		        "the last cursor",
+		        w->st->name, (unsigned long long)meta.dseq,
+		        (unsigned long long)w->last_dseq);
 	} else if (w->dense && meta.sseq > w->frontier + 1) {
 		rc = floor_check(w, meta.sseq, true);
 		if (rc != SLIP_OK)
@@ -277,6 +347,7 @@ static int on_message(watch_state *w, natsMsg *m)
 	if (meta.sseq > w->frontier)
 		w->frontier = meta.sseq;
 	w->last_seen = meta.sseq;
+	w->last_dseq = meta.dseq;
 	const char *subj = natsMsg_GetSubject(m);
 	size_t sl = w->st->subj_len;
 	if (subj != NULL && strlen(subj) >= sl + w->plen &&
@@ -288,8 +359,13 @@ static int on_message(watch_state *w, natsMsg *m)
 			rc = deliver(w, e);
 		}
 	}
-	if (rc == SLIP_OK && !w->caught_up && meta.pending == 0)
+	if (rc != SLIP_OK || w->caught_up)
+		return rc;
+	if (meta.sseq >= w->target)
 		rc = caught_up(w);
+	else if (meta.pending == 0 && slip__now_ns() - w->target_checked >
+	                                      (int64_t)WATCH_POLL_MS * 1000000)
+		rc = recheck_target(w);
 	return rc;
 }
 
@@ -392,6 +468,10 @@ static int run(watch_state *w)
 			        w->st->name);
 		if (s == NATS_TIMEOUT || s == NATS_MISSED_HEARTBEAT) {
 			int rc = watchdog(w, &d);
+			if (rc == SLIP_OK && !w->caught_up &&
+			    slip__now_ns() - w->target_checked >
+			            (int64_t)WATCH_HEARTBEAT_MS * 1000000)
+				rc = recheck_target(w);
 			if (rc != SLIP_OK)
 				return rc;
 			continue;
