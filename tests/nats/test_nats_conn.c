@@ -162,6 +162,28 @@ static void t_auth_user_pass(void)
 	slip_natsd_free(s);
 }
 
+/* libnats 3.4.1 writes user and password into CONNECT's JSON unescaped:
+ * a '"' or '\\' in them must still authenticate. */
+static void t_auth_special_password(void)
+{
+	slip_natsd *s = NULL;
+	slip_conn *c = NULL;
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	char url[256];
+	REQUIRE(slip_natsd_start(&s, "authorization { user: 'al\"ice', "
+	                             "password: 'p\"a\\ss' }\n") == 0);
+	snprintf(url, sizeof(url), "nats://al\"ice:p\"a\\ss@127.0.0.1:%d",
+	         slip_natsd_port(s));
+	o.url = url;
+	REQUIRE_OK(slip_conn_new(&c, &o));
+	int rc = slip_conn_connect(c);
+	if (rc != SLIP_OK)
+		slip_test_fail(__FILE__, __LINE__, "connect: %s: %s",
+		               slip_err_name(rc), slip_last_error());
+	slip_conn_free(c);
+	slip_natsd_free(s);
+}
+
 static void t_tls_with_ca(void)
 {
 	slip_natsd *s = NULL;
@@ -246,11 +268,17 @@ static void t_capabilities_cluster(void)
 }
 
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_url_rejected),         SLIP_TEST(t_url_accepted),
-        SLIP_TEST(t_bad_creds_input),      SLIP_TEST(t_not_connected),
-        SLIP_TEST(t_unreachable),          SLIP_TEST(t_auth_user_pass),
-        SLIP_TEST(t_tls_with_ca),          SLIP_TEST(t_capabilities),
-        SLIP_TEST(t_capabilities_cluster), {0},
+        SLIP_TEST(t_url_rejected),
+        SLIP_TEST(t_url_accepted),
+        SLIP_TEST(t_bad_creds_input),
+        SLIP_TEST(t_not_connected),
+        SLIP_TEST(t_unreachable),
+        SLIP_TEST(t_auth_user_pass),
+        SLIP_TEST(t_auth_special_password),
+        SLIP_TEST(t_tls_with_ca),
+        SLIP_TEST(t_capabilities),
+        SLIP_TEST(t_capabilities_cluster),
+        {0},
 };
 
 int main(int argc, char **argv)

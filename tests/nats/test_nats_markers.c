@@ -31,7 +31,7 @@
 #define NKEYS    10000
 #define LOG_MAX  200000
 #define RACE_N   150
-#define ROUNDS   8
+#define ROUNDS   6
 #define QUIET_MS 100
 
 /* Revision -> key id (-1: none yet); written by the filler/racer before

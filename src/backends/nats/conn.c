@@ -242,7 +242,19 @@ static int build_options(slip_nats_conn *c, natsOptions **out)
 		s = natsOptions_SetUserCredentialsFromFiles(o, c->creds_file,
 		                                            NULL);
 	} else if (c->user != NULL) {
-		s = natsOptions_SetUserInfo(o, c->user, c->pass);
+		/* Escaped: libnats puts them into CONNECT's JSON as is. */
+		char *u = slip__nats_json_escape(c->user);
+		char *p = c->pass != NULL ? slip__nats_json_escape(c->pass)
+		                          : NULL;
+		if (u == NULL || (c->pass != NULL && p == NULL))
+			s = NATS_NO_MEMORY;
+		else
+			s = natsOptions_SetUserInfo(o, u, p);
+		free(u);
+		if (p != NULL) {
+			memset(p, 0, strlen(p));
+			free(p);
+		}
 	}
 	if (s != NATS_OK)
 		goto fail;
@@ -251,6 +263,28 @@ static int build_options(slip_nats_conn *c, natsOptions **out)
 fail:
 	natsOptions_Destroy(o);
 	return slip__nats_fail(c, s, 0, "connect", c->urls[0]);
+}
+
+char *slip__nats_json_escape(const char *in)
+{
+	size_t len = strlen(in), k = 0;
+	char *o = malloc(len * 6 + 1);
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (ch == '"' || ch == '\\') {
+			o[k++] = '\\';
+			o[k++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7F) {
+			snprintf(o + k, 7, "\\u%04x", ch);
+			k += 6;
+		} else {
+			o[k++] = (char)ch;
+		}
+	}
+	o[k] = '\0';
+	return o;
 }
 
 static bool is_auth_text(const char *t)

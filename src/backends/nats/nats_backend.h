@@ -108,6 +108,13 @@ int slip__nats_use(slip_nats_conn *c, const char *op, natsConnection **nc,
 /** libnats' thread-local error text without its "(file:line): " prefix. */
 const char *slip__nats_text(natsStatus s);
 
+/**
+ * @p in escaped for the inside of a JSON string ('"', '\\', control
+ * characters), malloc'd; NULL on out of memory. libnats 3.4.1 pastes
+ * descriptions, user names and passwords into its JSON unescaped.
+ */
+char *slip__nats_json_escape(const char *in);
+
 /** True once close() has run. */
 bool slip__nats_is_closed(slip_nats_conn *c);
 

@@ -74,37 +74,19 @@ static size_t utf8_len(const unsigned char *p)
 static int escape_description(const char *name, const char *in, char **out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	size_t len = strlen(in);
-	char *o = malloc(len * 6 + 1);
-	size_t k = 0;
 	*out = NULL;
-	if (o == NULL)
-		return SLIP_ENOMEM;
-	for (size_t i = 0; i < len;) {
+	for (size_t i = 0; p[i] != '\0';) {
 		size_t n = utf8_len(p + i);
-		if (n == 0) {
-			free(o);
+		if (n == 0)
 			return slip_set_error(
 			        SLIP_EINVAL,
 			        "open \"%s\": description is not valid "
 			        "UTF-8 (or holds U+2028/U+2029) at byte %zu",
 			        name, i);
-		}
-		if (p[i] == '"' || p[i] == '\\') {
-			o[k++] = '\\';
-			o[k++] = (char)p[i];
-		} else if (p[i] < 0x20 || p[i] == 0x7F) {
-			snprintf(o + k, 7, "\\u%04x", p[i]);
-			k += 6;
-		} else {
-			memcpy(o + k, p + i, n);
-			k += n;
-		}
 		i += n;
 	}
-	o[k] = '\0';
-	*out = o;
-	return SLIP_OK;
+	*out = slip__nats_json_escape(in);
+	return *out != NULL ? SLIP_OK : SLIP_ENOMEM;
 }
 
 static int want_from(wanted *w, const char *name, const slip_store_config *cfg)
