@@ -85,7 +85,7 @@ function row(label, sm, bm, jm, kind, tb, tj,    s, b, j, rb, rj, rbj, spread) {
 	}
 	if (jm != "" && paired(kind, sm, jm)) rj = pr_med
 	if (jm != "" && bm != "" && paired(kind, bm, jm)) rbj = pr_med
-	printf "| %-44s | %11s | %11s | %6s | %9s | %-6s %-6s | %11s | %6s | %-5s %-6s | %6s |\n", \
+	printf "| %-44s | %11s | %11s | %6s | %11s | %-6s %-6s | %11s | %6s | %-5s %-6s | %6s |\n", \
 		label, fmt(kind, s), (bm == "") ? "" : fmt(kind, b), \
 		(rb == "") ? "" : sprintf("%.2fx", rb), spread, tb, verdict(rb, tb), \
 		(jm == "") ? "" : fmt(kind, j), \
@@ -97,11 +97,11 @@ END {
 	k = (nscan >= 1000) ? sprintf("%dk", nscan / 1000) : nscan
 	bigk = (nbig >= 1000000) ? sprintf("%dM", nbig / 1000000) : (nbig >= 1000) ? sprintf("%dk", nbig / 1000) : nbig
 	snapk = (nsnap >= 1000000) ? sprintf("%dM", nsnap / 1000000) : (nsnap >= 1000) ? sprintf("%dk", nsnap / 1000) : nsnap
-	printf "| %-44s | %11s | %11s | %6s | %9s | %-13s | %11s | %6s | %-12s | %6s |\n", \
+	printf "| %-44s | %11s | %11s | %6s | %11s | %-13s | %11s | %6s | %-12s | %6s |\n", \
 		"Operation (baseline)", "Slipstream", "baseline", "ratio", \
 		"rounds", "target", "JS client", "vs JS", "target", "base/JS"
 	printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------------", \
-		"-------------", "-------------", "--------", "-----------", "---------------", \
+		"-------------", "-------------", "--------", "-------------", "---------------", \
 		"-------------", "--------", "--------------", "--------"
 	row("put, sequential (kvStore_Put)", "slip.put_ops", "raw.put_ops", "js.put_ops", "r", ">=0.95", "")
 	row("get, sequential (kvStore_Get)", "slip.get_ops", "raw.get_ops", "js.get_ops", "r", ">=0.95", "")
