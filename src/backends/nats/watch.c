@@ -214,7 +214,8 @@ static int learn_consumer(watch_state *w)
 }
 
 /* The stream sequence of the last message on the watch's server filter,
- * 0 when there is none. */
+ * 0 when there is none (nats-server 2.9 takes a wildcard subject for
+ * "last by subject", direct or not). */
 static int last_on_filter(watch_state *w, uint64_t *out)
 {
 	natsMsg *m = NULL;
@@ -222,8 +223,17 @@ static int last_on_filter(watch_state *w, uint64_t *out)
 	char *filter = slip__nats_filter(w->st, w->prefix);
 	if (filter == NULL)
 		return SLIP_ENOMEM;
-	natsStatus s =
-	        js_GetLastMsg(&m, w->js, w->st->stream, filter, NULL, &jerr);
+	natsStatus s;
+	if (w->st->direct) {
+		/* The same request (and permission) as a get. */
+		jsDirectGetMsgOptions dgo;
+		jsDirectGetMsgOptions_Init(&dgo);
+		dgo.LastBySubject = filter;
+		s = js_DirectGetMsg(&m, w->js, w->st->stream, NULL, &dgo);
+	} else {
+		s = js_GetLastMsg(&m, w->js, w->st->stream, filter, NULL,
+		                  &jerr);
+	}
 	free(filter);
 	*out = 0;
 	if (s == NATS_OK) {
