@@ -17,6 +17,7 @@ static void t_ack_meta(void)
 	                            "000000.13",
 	                            &m) == 0);
 	CHECK(m.sseq == 42);
+	CHECK(m.dseq == 7);
 	CHECK(m.pending == 13);
 	CHECK(m.ts == 1700000000000000000LL);
 	CHECK(m.consumer_len == 5 && strncmp(m.consumer, "cons1", 5) == 0);
@@ -25,6 +26,7 @@ static void t_ack_meta(void)
 	                            "tok",
 	                            &m) == 0);
 	CHECK(m.sseq == 9 && m.pending == 0 && m.ts == 17);
+	CHECK(m.dseq == 3);
 	CHECK(m.consumer_len == 2 && strncmp(m.consumer, "c2", 2) == 0);
 	CHECK(slip__nats_ack_meta(NULL, &m) != 0);
 	CHECK(slip__nats_ack_meta("_INBOX.x", &m) != 0);
