@@ -12,10 +12,11 @@
 
 #include "nats_util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+/* ASan and TSan both inflate RSS (quarantine, shadow memory). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SLIP_TEST_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define SLIP_TEST_ASAN 1
 #endif
 #endif
