@@ -24,7 +24,7 @@
 #define BACKOFF_FIRST_MS 50
 #define BACKOFF_MAX_MS   5000
 #define IDLE_POLL_MAX_MS 50
-#define RECV_MANY        64        /* entries taken from the channel per lock */
+#define RECV_MANY        256       /* entries taken from the channel per lock */
 #define BATCH_MAX_LIMIT  (1 << 20) /* sanity cap on batch_max */
 
 /* ------------------------------------------------------------ cursors */
@@ -326,16 +326,18 @@ static int take(loop *L, slip_entry *e)
 	return add(L, e);
 }
 
-static int recv_timeout(const loop *L)
+/*
+ * When the next receive must return: an empty batch polls the shutdown
+ * flag at least every IDLE_POLL_MAX_MS; an open one ends with its window.
+ */
+static int64_t recv_deadline(const loop *L)
 {
 	int idle = L->window_ms < IDLE_POLL_MAX_MS ? L->window_ms
 	                                           : IDLE_POLL_MAX_MS;
-	int64_t left;
 
 	if (L->n == 0)
-		return idle;
-	left = L->deadline_ns - slip__now_ns();
-	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+		return slip__now_ns() + (int64_t)idle * 1000000;
+	return L->deadline_ns;
 }
 
 /*
@@ -354,9 +356,17 @@ static int batch_loop(loop *L, slip_chan *ch, bool *stopped)
 			*stopped = true;
 			return flush(L);
 		}
+		/*
+		 * An empty batch takes its first update at once (its window
+		 * starts then); an open one asks to be woken only when the
+		 * rest of it is queued, at a caught-up marker or when its
+		 * window ends — not once per update.
+		 */
 		want = L->max - L->n < RECV_MANY ? L->max - L->n : RECV_MANY;
-		rc = slip__chan_recv_many(ch, got, want ? want : 1,
-		                          recv_timeout(L), &k);
+		if (want == 0)
+			want = 1;
+		rc = slip__chan_recv_batch(ch, got, want, L->n == 0 ? 1 : want,
+		                           recv_deadline(L), &k);
 		if (rc == SLIP_ETIMEOUT) {
 			if (L->n > 0 && slip__now_ns() >= L->deadline_ns &&
 			    (rc = flush(L)) != SLIP_OK)

@@ -2,6 +2,8 @@
  * tests/unit/test_chan.c — the bounded channel (unit-chan, also run under
  * TSan): FIFO order, timeouts, back-pressure (a sender blocked while full),
  * close_recv waking blocked senders, drain after close_send, batch receive,
+ * the wanted-count receive of the applied loop (woken at its count, when
+ * full, at a caught-up marker, on close, or at its deadline with fewer),
  * and multi-threaded producer/consumer stress including close races.
  */
 #include <pthread.h>
@@ -281,6 +283,218 @@ static void t_recv_many(void)
 	slip_chan_free(ch);
 }
 
+/* ------------------------------------------------------ batch receive */
+
+static slip_entry *mk_marker(void)
+{
+	slip_entry *e = NULL;
+
+	if (slip_entry_new(&e, "", NULL, 0, NULL, SLIP_OP_CAUGHT_UP) != SLIP_OK)
+		abort();
+	e->pending = 999;
+	return e;
+}
+
+/* No thread: deadline expiry with fewer than wanted, clamping, errors. */
+static void t_batch_deadline(void)
+{
+	slip_entry *out[8];
+	slip_chan *ch = NULL;
+	size_t n = 99;
+	int64_t t0;
+
+	REQUIRE_OK(slip_chan_new(&ch, 16));
+	CHECK_RC(slip__chan_recv_batch(ch, out, 8, 4, slip__now_ns(), &n),
+	         SLIP_ETIMEOUT);
+	CHECK(n == 0);
+	t0 = slip__now_ns();
+	CHECK_RC(slip__chan_recv_batch(ch, out, 8, 4, t0 + 30000000, &n),
+	         SLIP_ETIMEOUT);
+	CHECK(slip__now_ns() >= t0 + 30000000);
+	for (uint64_t i = 0; i < 3; i++)
+		CHECK_OK(slip_chan_send(ch, mk(i)));
+	/* Three of five wanted: the deadline ends the wait with those. */
+	t0 = slip__now_ns();
+	CHECK_OK(slip__chan_recv_batch(ch, out, 8, 5, t0 + 30000000, &n));
+	CHECK(slip__now_ns() >= t0 + 30000000);
+	CHECK(n == 3);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(out[i]->pending == i);
+		slip_entry_free(out[i]);
+	}
+	/* want is clamped to max: 8 queued, max 2, want 50 returns 2. */
+	for (uint64_t i = 0; i < 8; i++)
+		CHECK_OK(slip_chan_send(ch, mk(i)));
+	CHECK_OK(slip__chan_recv_batch(ch, out, 2, 50, -1, &n));
+	CHECK(n == 2 && out[0]->pending == 0 && out[1]->pending == 1);
+	slip_entry_free(out[0]);
+	slip_entry_free(out[1]);
+	CHECK_OK(slip__chan_recv_batch(ch, out, 8, 0, -1, &n));
+	CHECK(n == 6);
+	for (size_t i = 0; i < n; i++)
+		slip_entry_free(out[i]);
+	CHECK_RC(slip__chan_recv_batch(ch, out, 0, 1, -1, &n), SLIP_EINVAL);
+	CHECK_RC(slip__chan_recv_batch(NULL, out, 8, 1, -1, &n), SLIP_EINVAL);
+	CHECK_RC(slip__chan_recv_batch(ch, out, 8, 1, -1, NULL), SLIP_EINVAL);
+	slip_chan_free(ch);
+}
+
+struct batch_receiver {
+	slip_chan *ch;
+	size_t want;
+	slip_entry *out[32];
+	size_t n;
+	atomic_int done;
+	int rc;
+};
+
+/* Waits up to a minute: a missed wake-up shows as a late, full return. */
+static void *recv_batch_thread(void *arg)
+{
+	struct batch_receiver *b = arg;
+
+	b->rc = slip__chan_recv_batch(b->ch, b->out, 32, b->want,
+	                              slip__now_ns() + 60000000000LL, &b->n);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+static void batch_start(struct batch_receiver *b, pthread_t *th, size_t cap,
+                        size_t want)
+{
+	memset(b, 0, sizeof(*b));
+	b->want = want;
+	if (slip_chan_new(&b->ch, cap) != SLIP_OK ||
+	    pthread_create(th, NULL, recv_batch_thread, b) != 0)
+		abort();
+	sleep_ms(30); /* let it block */
+}
+
+/* Frees what the (joined) receiver got, and the channel. */
+static void batch_end(struct batch_receiver *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		slip_entry_free(b->out[i]);
+	slip_chan_free(b->ch);
+}
+
+/* Sends @p k entries tagged from @p first, then lets the receiver run. */
+static void send_some(slip_chan *ch, uint64_t first, uint64_t k)
+{
+	for (uint64_t i = 0; i < k; i++)
+		CHECK_OK(slip_chan_send(ch, mk(first + i)));
+	sleep_ms(100);
+}
+
+/* Woken at its wanted count, not before. */
+static void t_batch_wakes_at_want(void)
+{
+	struct batch_receiver b;
+	pthread_t th;
+	int64_t t0 = slip__now_ns();
+
+	batch_start(&b, &th, 64, 5);
+	send_some(b.ch, 0, 4);
+	CHECK(atomic_load(&b.done) == 0);
+	CHECK_OK(slip_chan_send(b.ch, mk(4)));
+	pthread_join(th, NULL);
+	CHECK_OK(b.rc);
+	CHECK(b.n == 5 && b.out[0]->pending == 0 && b.out[4]->pending == 4);
+	/* Well before its one-minute deadline: the send woke it. */
+	CHECK(slip__now_ns() - t0 < 30000000000LL);
+	batch_end(&b);
+}
+
+/* Woken when the queue fills, even short of its count. */
+static void t_batch_wakes_on_full(void)
+{
+	struct batch_receiver b;
+	pthread_t th;
+	int64_t t0 = slip__now_ns();
+
+	batch_start(&b, &th, 4, 20);
+	send_some(b.ch, 0, 3);
+	CHECK(atomic_load(&b.done) == 0);
+	CHECK_OK(slip_chan_send(b.ch, mk(3)));
+	pthread_join(th, NULL);
+	CHECK_OK(b.rc);
+	CHECK(b.n == 4);
+	CHECK(slip__now_ns() - t0 < 30000000000LL);
+	batch_end(&b);
+}
+
+/* A caught-up marker wakes it at once: the marker closes a batch. */
+static void t_batch_wakes_on_marker(void)
+{
+	struct batch_receiver b;
+	pthread_t th;
+	int64_t t0 = slip__now_ns();
+
+	batch_start(&b, &th, 64, 20);
+	send_some(b.ch, 0, 2);
+	CHECK(atomic_load(&b.done) == 0);
+	CHECK_OK(slip_chan_send(b.ch, mk_marker()));
+	pthread_join(th, NULL);
+	CHECK_OK(b.rc);
+	CHECK(b.n == 3 && b.out[2]->op == SLIP_OP_CAUGHT_UP);
+	CHECK(slip__now_ns() - t0 < 30000000000LL);
+	batch_end(&b);
+}
+
+/* close_send hands over what is queued, then ECLOSED; close_recv wakes. */
+static void t_batch_wakes_on_close(void)
+{
+	struct batch_receiver b;
+	slip_entry *out[4];
+	size_t n = 9;
+	pthread_t th;
+	int64_t t0 = slip__now_ns();
+
+	batch_start(&b, &th, 64, 20);
+	send_some(b.ch, 0, 2);
+	CHECK(atomic_load(&b.done) == 0);
+	slip_chan_close_send(b.ch);
+	pthread_join(th, NULL);
+	CHECK_OK(b.rc);
+	CHECK(b.n == 2);
+	CHECK_RC(slip__chan_recv_batch(b.ch, out, 4, 2, -1, &n), SLIP_ECLOSED);
+	CHECK(n == 0);
+	batch_end(&b);
+
+	batch_start(&b, &th, 64, 20);
+	slip_chan_close_recv(b.ch);
+	pthread_join(th, NULL);
+	CHECK_RC(b.rc, SLIP_ECLOSED);
+	CHECK(b.n == 0);
+	CHECK(slip__now_ns() - t0 < 30000000000LL);
+	batch_end(&b);
+}
+
+/*
+ * A plain receiver blocked beside a batch receiver still gets each entry
+ * at once: a wake-up meant for it is never taken by the batch receiver.
+ */
+static void t_batch_beside_plain(void)
+{
+	struct batch_receiver b;
+	struct blocked_receiver p = {0};
+	pthread_t th, pt;
+
+	batch_start(&b, &th, 64, 20);
+	p.ch = b.ch;
+	p.rc = 1;
+	REQUIRE(pthread_create(&pt, NULL, recv_one, &p) == 0);
+	sleep_ms(30);
+	CHECK_OK(slip_chan_send(b.ch, mk(1)));
+	pthread_join(pt, NULL);
+	CHECK_OK(p.rc);
+	CHECK(atomic_load(&b.done) == 0);
+	slip_chan_close_send(b.ch);
+	pthread_join(th, NULL);
+	CHECK_RC(b.rc, SLIP_ECLOSED);
+	batch_end(&b);
+}
+
 /* ------------------------------------------------------------- stress */
 
 #define PRODUCERS    4
@@ -293,6 +507,8 @@ struct stress {
 	uint64_t count; /* consumer: received */
 	uint64_t sum;   /* consumer: sum of tags */
 	int order_errors;
+	int batch; /* consumer: 0 recv, 1 recv_batch 5 ms, 2 recv_batch forever
+	            */
 	int rc;
 };
 
@@ -315,6 +531,33 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+/* One received entry: order per producer, count and sum. */
+static void consume(struct stress *s, uint64_t *next, slip_entry *e)
+{
+	uint64_t id = e->pending >> 32, seq = e->pending & 0xffffffffu;
+
+	/* Per producer, one consumer sees sequences in order. */
+	if (id >= PRODUCERS || seq < next[id])
+		s->order_errors++;
+	else
+		next[id] = seq + 1;
+	s->count++;
+	s->sum += e->pending;
+	slip_entry_free(e);
+}
+
+static int recv_batch_once(struct stress *s, uint64_t *next)
+{
+	slip_entry *out[16];
+	int64_t deadline = s->batch == 1 ? slip__now_ns() + 5000000 : -1;
+	size_t n = 0;
+	int rc = slip__chan_recv_batch(s->ch, out, 16, 8, deadline, &n);
+
+	for (size_t i = 0; i < n; i++)
+		consume(s, next, out[i]);
+	return rc == SLIP_ETIMEOUT ? SLIP_OK : rc;
+}
+
 static void *consumer(void *arg)
 {
 	struct stress *s = arg;
@@ -322,24 +565,24 @@ static void *consumer(void *arg)
 	slip_entry *e = NULL;
 	int rc;
 
-	while ((rc = slip_chan_recv(s->ch, &e, -1)) == SLIP_OK) {
-		uint64_t id = e->pending >> 32, seq = e->pending & 0xffffffffu;
-
-		/* Per producer, one consumer sees sequences in order. */
-		if (id >= PRODUCERS || seq < next[id])
-			s->order_errors++;
-		else
-			next[id] = seq + 1;
-		s->count++;
-		s->sum += e->pending;
-		slip_entry_free(e);
+	if (s->batch) {
+		while ((rc = recv_batch_once(s, next)) == SLIP_OK)
+			;
+		s->rc = rc;
+		return NULL;
 	}
+	while ((rc = slip_chan_recv(s->ch, &e, -1)) == SLIP_OK)
+		consume(s, next, e);
 	s->rc = rc;
 	return NULL;
 }
 
-/* Runs PRODUCERS producers against @p nconsumers consumers. */
-static void run_stress(int nconsumers, size_t cap)
+/*
+ * Runs PRODUCERS producers against @p nconsumers consumers; consumer i
+ * receives as batch[i] says (0 plain, 1 batch with a deadline, 2 batch
+ * without one), or plainly when @p batch is NULL.
+ */
+static void run_stress(int nconsumers, size_t cap, const int *batch)
 {
 	struct stress p[PRODUCERS], c[4];
 	pthread_t pt[PRODUCERS], ct[4];
@@ -352,6 +595,7 @@ static void run_stress(int nconsumers, size_t cap)
 	memset(c, 0, sizeof(c));
 	for (int i = 0; i < nconsumers; i++) {
 		c[i].ch = ch;
+		c[i].batch = batch != NULL ? batch[i] : 0;
 		REQUIRE(pthread_create(&ct[i], NULL, consumer, &c[i]) == 0);
 	}
 	for (int i = 0; i < PRODUCERS; i++) {
@@ -383,17 +627,38 @@ static void run_stress(int nconsumers, size_t cap)
 
 static void t_stress_one_consumer(void)
 {
-	run_stress(1, 16);
+	run_stress(1, 16, NULL);
 }
 
 static void t_stress_many_consumers(void)
 {
-	run_stress(3, 4);
+	run_stress(3, 4, NULL);
 }
 
 static void t_stress_capacity_one(void)
 {
-	run_stress(2, 1);
+	run_stress(2, 1, NULL);
+}
+
+/* One batch receiver, woken only at its count, full or close. */
+static void t_stress_batch_consumer(void)
+{
+	static const int forever[] = {2}, timed[] = {1};
+
+	run_stress(1, 64, forever);
+	run_stress(1, 16, timed);
+}
+
+/*
+ * Plain and batch receivers on one channel: a wake-up meant for a plain
+ * receiver is never lost to a batch receiver (they wait apart).
+ */
+static void t_stress_mixed_consumers(void)
+{
+	static const int mix[] = {0, 2, 1};
+
+	run_stress(3, 8, mix);
+	run_stress(3, 1, mix);
 }
 
 /*
@@ -472,9 +737,17 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_drain_after_close_send),
         SLIP_TEST(t_close_send_wakes_receiver),
         SLIP_TEST(t_recv_many),
+        SLIP_TEST(t_batch_deadline),
+        SLIP_TEST(t_batch_wakes_at_want),
+        SLIP_TEST(t_batch_wakes_on_full),
+        SLIP_TEST(t_batch_wakes_on_marker),
+        SLIP_TEST(t_batch_wakes_on_close),
+        SLIP_TEST(t_batch_beside_plain),
         SLIP_TEST(t_stress_one_consumer),
         SLIP_TEST(t_stress_many_consumers),
         SLIP_TEST(t_stress_capacity_one),
+        SLIP_TEST(t_stress_batch_consumer),
+        SLIP_TEST(t_stress_mixed_consumers),
         SLIP_TEST(t_close_recv_race),
         SLIP_TEST(t_close_send_race),
         {0},
