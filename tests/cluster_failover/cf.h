@@ -160,7 +160,8 @@ typedef struct cf_report {
  * sequence, stops it, and compares (1) the writer's log with the stream
  * message by message and with the final key set, (2) the mirror's
  * snapshot with an independent scan of the cluster. Prints the result.
- * 0 when every comparison holds; -1 otherwise (details on stderr).
+ * 0 when the comparisons ran (the caller judges the counts in *out);
+ * -1 when they could not run (details on stderr).
  */
 int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
               cf_mirror *m, cf_report *out);
