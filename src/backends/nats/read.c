@@ -317,12 +317,22 @@ void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
 {
 	if (sub == NULL)
 		return;
+	/*
+	 * libnats 3.4.1 looks a subscription up for an incoming message, drops
+	 * its table lock and only then locks the subscription: freeing it in
+	 * that window crashed the read loop (seen under ASan when a watch with
+	 * a full flow-control window ended). So the server stops pushing first
+	 * (consumer deleted), a flush lets the read loop get through what was
+	 * already sent, and only then is the subscription freed. While
+	 * disconnected nothing arrives, and the delete could only time out.
+	 */
+	if (cn->name[0] != '\0' &&
+	    natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED) {
+		js_DeleteConsumer(js, stream, cn->name, NULL, NULL);
+		natsConnection_FlushTimeout(nc, 1000);
+	}
 	/* Destroy unsubscribes without libnats' consumer delete. */
 	natsSubscription_Destroy(sub);
-	/* While disconnected the delete could only time out. */
-	if (cn->name[0] != '\0' &&
-	    natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
-		js_DeleteConsumer(js, stream, cn->name, NULL, NULL);
 }
 
 static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
