@@ -52,7 +52,7 @@ run_ctest() { # dir, extra ctest args...
      --repeat until-pass:2 "$@") 2>&1 | tee "$log" || rc=$?
   local retried
   retried=$(grep -E '\*\*\*(Failed|Timeout|Exception)|Subprocess aborted' "$log" \
-            | sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u | tr '\n' ' ')
+            | sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u | tr '\n' ' ' || true)
   if [ -n "$retried" ]; then
     echo "retried after a first failure: $retried"
   fi
