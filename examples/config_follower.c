@@ -144,8 +144,8 @@ int main(int argc, char **argv)
 done:
 	if (rc != SLIP_OK)
 		fprintf(stderr, "config_follower: %s\n", slip_last_error());
-	if (sigs_started) { /* sigwait is a cancellation point */
-		pthread_cancel(sigs);
+	if (sigs_started) { /* wake its sigwait, then join: no cancel */
+		pthread_kill(sigs, SIGTERM);
 		pthread_join(sigs, NULL);
 	}
 	slip_store_free(store);
