@@ -114,26 +114,6 @@ static int wait_stream(slip_natsd_cluster *c, int want, int timeout_ms)
 	return -1;
 }
 
-static slip_conn *connect_all(const char *urls)
-{
-	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
-	slip_conn *c = NULL;
-
-	o.url = urls;
-	o.connect_timeout_ms = 2000;
-	o.op_timeout_ms = 2000;
-	o.reconnect_wait_ms = 100;
-	o.max_reconnect = -1;
-	if (slip_conn_new(&c, &o) != SLIP_OK)
-		return NULL;
-	if (slip_conn_connect(c) != SLIP_OK) {
-		fprintf(stderr, "connect %s: %s\n", urls, slip_last_error());
-		slip_conn_free(c);
-		return NULL;
-	}
-	return c;
-}
-
 /*
  * Puts @p key, retrying while the stream elects a new leader (a failed
  * attempt may still have landed; the value is the same either way).
@@ -214,7 +194,7 @@ static void t_r3_really_replicated_and_survives_any_node(void)
 	int written = 0;
 
 	REQUIRE(slip_natsd_cluster_start(&cl, 3) == 0);
-	c1 = connect_all(slip_natsd_cluster_urls(cl));
+	c1 = slip_natsd_connect(slip_natsd_cluster_urls(cl));
 	if (!c1)
 		goto done;
 	cfg.name = BUCKET;
@@ -245,7 +225,7 @@ static void t_r3_really_replicated_and_survives_any_node(void)
 		/* The stream may need a new leader before it answers. */
 		CHECK(wait_stream(cl, 1, 20000) == 0);
 		/* A new connection with all URLs, one of them dead. */
-		c2 = connect_all(slip_natsd_cluster_urls(cl));
+		c2 = slip_natsd_connect(slip_natsd_cluster_urls(cl));
 		CHECK(c2 != NULL);
 		if (c2)
 			CHECK_OK(slip_store_open(&s2, c2, BUCKET));
@@ -277,7 +257,7 @@ static void t_r3_really_replicated_and_survives_any_node(void)
 		slip_conn *cn = NULL;
 		slip_store *sn = NULL;
 
-		cn = connect_all(
+		cn = slip_natsd_connect(
 		        slip_natsd_url(slip_natsd_cluster_node(cl, n)));
 		CHECK(cn != NULL);
 		if (cn)

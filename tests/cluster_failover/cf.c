@@ -32,26 +32,6 @@ void cf_sleep_ms(int ms)
 		;
 }
 
-slip_conn *cf_connect(const char *urls)
-{
-	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
-	slip_conn *c = NULL;
-
-	o.url = urls;
-	o.connect_timeout_ms = 2000;
-	o.op_timeout_ms = 2000;
-	o.reconnect_wait_ms = 100;
-	o.max_reconnect = -1;
-	if (slip_conn_new(&c, &o) != SLIP_OK)
-		return NULL;
-	if (slip_conn_connect(c) != SLIP_OK) {
-		fprintf(stderr, "connect %s: %s\n", urls, slip_last_error());
-		slip_conn_free(c);
-		return NULL;
-	}
-	return c;
-}
-
 /* ------------------------------------------------------- cluster facts */
 
 /* libnats connection to @p url without reconnects; NULL on failure. */
@@ -227,7 +207,7 @@ int cf_mirror_start(cf_mirror *m, const char *urls, const char *dir)
 	snprintf(m->snap_path, sizeof(m->snap_path), "%s/mirror.snap", dir);
 	m->t0 = cf_now_ms();
 	m->seen = calloc(CF_MAX_REV / 8, 1);
-	m->conn = cf_connect(urls);
+	m->conn = slip_natsd_connect(urls);
 	if (m->conn == NULL ||
 	    slip_store_open(&m->store, m->conn, CF_BUCKET) != SLIP_OK ||
 	    slip_snapshot_writer_open(&m->snap, m->snap_path, 64 * 1024) !=
@@ -814,7 +794,7 @@ int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
 	}
 	out->acked = L.n;
 
-	conn = cf_connect(urls);
+	conn = slip_natsd_connect(urls);
 	if (conn == NULL || slip_store_open(&st, conn, CF_BUCKET) != SLIP_OK ||
 	    info_retry(st, &info) != SLIP_OK) {
 		fprintf(stderr, "check: %s\n", slip_last_error());

@@ -30,9 +30,6 @@ void cf_sleep_ms(int ms);
 
 /* -------------------------------------------------------- cluster facts */
 
-/** A slip connection with every URL in @p urls, reconnecting forever. */
-slip_conn *cf_connect(const char *urls);
-
 /**
  * Stream info through the first node that answers (nodes flagged in
  * @p skip_mask are not asked: paused ones would stall the query).

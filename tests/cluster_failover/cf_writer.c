@@ -257,7 +257,7 @@ int cf_writer_main(int argc, char **argv)
 	s.no_cas = getenv("CF_NO_CAS") != NULL;
 	s.log_fd =
 	        open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	c = cf_connect(argv[2]);
+	c = slip_natsd_connect(argv[2]);
 	if (s.log_fd < 0 || c == NULL ||
 	    slip_store_open(&s.st, c, CF_BUCKET) != SLIP_OK) {
 		fprintf(stderr, "writer: cannot start: %s\n",

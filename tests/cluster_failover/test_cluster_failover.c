@@ -38,7 +38,7 @@ typedef struct rig {
 
 static int fill_base(const char *urls, int n)
 {
-	slip_conn *c = cf_connect(urls);
+	slip_conn *c = slip_natsd_connect(urls);
 	slip_store *st = NULL;
 	char key[32], val[32];
 	int rc = -1;
@@ -66,7 +66,7 @@ done:
 static int make_bucket(rig *g)
 {
 	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
-	slip_conn *c = cf_connect(g->urls);
+	slip_conn *c = slip_natsd_connect(g->urls);
 	slip_store *st = NULL;
 	int rc = -1;
 

@@ -22,6 +22,8 @@
 
 #include "natsd.h"
 
+#include <slipstream.h>
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1016,4 +1018,30 @@ void slip_natsd_cluster_free(slip_natsd_cluster *c)
 	free(c->nodes);
 	free(c->urls);
 	free(c);
+}
+
+/* ------------------------------------------------------------- clients */
+
+slip_conn *slip_natsd_connect(const char *urls)
+{
+	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
+	slip_conn *c = NULL;
+
+	o.url = urls;
+	o.connect_timeout_ms = 2000;
+	o.op_timeout_ms = 2000;
+	o.reconnect_wait_ms = 100;
+	o.max_reconnect = -1;
+	if (slip_conn_new(&c, &o) != SLIP_OK) {
+		fprintf(stderr, "natsd: connect %s: %s\n", urls,
+		        slip_last_error());
+		return NULL;
+	}
+	if (slip_conn_connect(c) != SLIP_OK) {
+		fprintf(stderr, "natsd: connect %s: %s\n", urls,
+		        slip_last_error());
+		slip_conn_free(c);
+		return NULL;
+	}
+	return c;
 }

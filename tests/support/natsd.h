@@ -73,4 +73,15 @@ const char *slip_natsd_cluster_urls(const slip_natsd_cluster *c);
 int slip_natsd_cluster_wait_ready(slip_natsd_cluster *c, int timeout_ms);
 void slip_natsd_cluster_free(slip_natsd_cluster *c);
 
+/* ------------------------------------------------------------- clients */
+
+struct slip_conn;
+
+/**
+ * A Slipstream connection to @p urls (one server or a cluster's list) that
+ * rides out failover: 2 s connect and operation timeouts, reconnect every
+ * 100 ms without limit. NULL on failure (reason on stderr).
+ */
+struct slip_conn *slip_natsd_connect(const char *urls);
+
 #endif
