@@ -1,5 +1,5 @@
 /*
- * tests/cluster_failover/test_cluster_caps.c — ctest cluster-capabilities
+ * tests/cluster/test_cluster_caps.c — ctest cluster-capabilities
  * (issue 7, point 6): what Slipstream reports about compare-and-set on the
  * server it reached. nats-server before 2.9.21 in cluster mode does not
  * serialize CAS (expected-revision checks race with proposals in flight),

@@ -1,5 +1,5 @@
 /*
- * tests/cluster_failover/test_cluster_failover.c — faults on a 3-node
+ * tests/cluster/test_cluster_failover.c — faults on a 3-node
  * JetStream cluster while a writer process writes and a mirror runs
  * watch_applied into a snapshot (issue 7, points 3–5):
  *

@@ -1,5 +1,5 @@
 /*
- * tests/cluster_failover/cf.h — the pieces the cluster fault tests share
+ * tests/cluster/cf.h — the pieces the cluster fault tests share
  * (issue 7, points 3–5): the bucket's stream leader as the servers report
  * it, a writer process that logs every acknowledged write, a mirror thread
  * running slip_watch_applied into a snapshot, and the checks that compare

@@ -1,5 +1,5 @@
 /*
- * tests/cluster_failover/cf.c — cluster facts, the mirror and the final
+ * tests/cluster/cf.c — cluster facts, the mirror and the final
  * checks of the cluster fault tests (see cf.h). The stream's leader and
  * replica health are read with libnats behind Slipstream's back, so the
  * tests do not trust the code they test to tell them where the leader is;

@@ -1,5 +1,5 @@
 /*
- * tests/fault/test_fault_snapshot_io.c — fault injection into the snapshot
+ * tests/faults/test_fault_snapshot_io.c — fault injection into the snapshot
  * writer through the file-operations table (ctest fault-snapshot-io).
  *
  * A fixed scenario (checkpoint, compact, checkpoint, compact, reopen,

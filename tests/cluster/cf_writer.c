@@ -1,5 +1,5 @@
 /*
- * tests/cluster_failover/cf_writer.c — the writer process of the cluster
+ * tests/cluster/cf_writer.c — the writer process of the cluster
  * fault tests and its control from the test.
  *
  * The writer is the only writer of keys k.000 … k.199. It loops over
