@@ -2,7 +2,8 @@
  * tests/nats/test_nats_parse.c — the NATS backend's pure parsers, no
  * server: JetStream ack subjects (v1 and v2 forms, garbage), .creds text
  * (a JWT holding '-' and '_', missing blocks), prefix -> filter subjects,
- * and key subjects longer than the stack buffer.
+ * key subjects longer than the stack buffer, and the classification of a
+ * message (KV-Operation, limit markers, invalid operations).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,10 +102,52 @@ static void t_filter_and_subject(void)
 	free(heap);
 }
 
+/* A message on a key subject with one optional header. */
+static slip_op op_of(const char *hdr, const char *val)
+{
+	natsMsg *m = NULL;
+	if (natsMsg_Create(&m, "$KV.b.k", NULL, "", 0) != NATS_OK)
+		return (slip_op)0;
+	if (hdr != NULL && natsMsgHeader_Set(m, hdr, val) != NATS_OK) {
+		natsMsg_Destroy(m);
+		return (slip_op)0;
+	}
+	slip_op op = slip__nats_msg_op(m);
+	natsMsg_Destroy(m);
+	return op;
+}
+
+static void t_msg_op(void)
+{
+	REQUIRE(nats_Open(-1) == NATS_OK); /* messages need the library */
+	CHECK(op_of(NULL, NULL) == SLIP_OP_PUT);
+	CHECK(op_of("KV-Operation", "PUT") == SLIP_OP_PUT);
+	CHECK(op_of("KV-Operation", "DEL") == SLIP_OP_DELETE);
+	CHECK(op_of("KV-Operation", "PURGE") == SLIP_OP_PURGE);
+	/* Not a valid operation: never a value. */
+	CHECK(op_of("KV-Operation", "ROLLUP") == SLIP_OP_DELETE);
+	CHECK(op_of("KV-Operation", "") == SLIP_OP_DELETE);
+	/* Limit markers (nats-server >= 2.11) have no KV-Operation. */
+	CHECK(op_of("Nats-Marker-Reason", "MaxAge") == SLIP_OP_PURGE);
+	CHECK(op_of("Nats-Marker-Reason", "Purge") == SLIP_OP_PURGE);
+	CHECK(op_of("Nats-Marker-Reason", "Remove") == SLIP_OP_DELETE);
+	CHECK(op_of("Nats-Marker-Reason", "Later") == SLIP_OP_PURGE);
+	/* A marker wins over any KV-Operation beside it. */
+	natsMsg *m = NULL;
+	REQUIRE(natsMsg_Create(&m, "$KV.b.k", NULL, "", 0) == NATS_OK);
+	REQUIRE(natsMsgHeader_Set(m, "KV-Operation", "PUT") == NATS_OK);
+	REQUIRE(natsMsgHeader_Set(m, "Nats-Marker-Reason", "MaxAge") ==
+	        NATS_OK);
+	CHECK(slip__nats_msg_op(m) == SLIP_OP_PURGE);
+	natsMsg_Destroy(m);
+	nats_Close();
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_ack_meta),
         SLIP_TEST(t_creds),
         SLIP_TEST(t_filter_and_subject),
+        SLIP_TEST(t_msg_op),
         {0},
 };
 

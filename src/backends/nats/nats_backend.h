@@ -183,7 +183,13 @@ char *slip__nats_subject(const slip_nats_store *st, const char *key, char *buf,
  */
 char *slip__nats_filter(const slip_nats_store *st, const char *prefix);
 
-/** Operation of a stored KV message from its KV-Operation header. */
+/**
+ * Operation of a stored KV message: the ONE place the backend classifies a
+ * message (get, entry, keys, scan and watch all call it). A limit marker
+ * (Nats-Marker-Reason) is MaxAge/Purge -> Purge, Remove -> Delete, any
+ * other reason -> Purge; else KV-Operation: none or PUT -> Put, PURGE ->
+ * Purge, DEL or anything else -> Delete. Only Put carries a value.
+ */
 slip_op slip__nats_msg_op(natsMsg *m);
 
 /** Stream sequence, pending count and timestamp from a JS ack subject. */

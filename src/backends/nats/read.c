@@ -58,16 +58,29 @@ char *slip__nats_filter(const slip_nats_store *st, const char *prefix)
 	return f;
 }
 
+/*
+ * Limit markers (nats-server >= 2.11) carry no KV-Operation and no body,
+ * only Nats-Marker-Reason; they are removals, never values. Reasons map as
+ * the official clients and ADR-8 do; a reason this code does not know is
+ * still a marker, so it is a Purge. A KV-Operation this code does not know
+ * is not a value either: serving its body would be wrong data, so it reads
+ * as a Delete (the rule docs/nats-backend.md states).
+ */
 slip_op slip__nats_msg_op(natsMsg *m)
 {
 	const char *v = NULL;
+	if (natsMsgHeader_Get(m, "Nats-Marker-Reason", &v) == NATS_OK &&
+	    v != NULL)
+		return strcmp(v, "Remove") == 0 ? SLIP_OP_DELETE
+		                                : SLIP_OP_PURGE;
+	v = NULL;
 	if (natsMsgHeader_Get(m, "KV-Operation", &v) != NATS_OK || v == NULL)
 		return SLIP_OP_PUT;
-	if (strcmp(v, "DEL") == 0)
-		return SLIP_OP_DELETE;
+	if (strcmp(v, "PUT") == 0)
+		return SLIP_OP_PUT;
 	if (strcmp(v, "PURGE") == 0)
 		return SLIP_OP_PURGE;
-	return SLIP_OP_PUT;
+	return SLIP_OP_DELETE; /* "DEL", or an operation unknown here */
 }
 
 static int parse_u64(const char *s, size_t n, uint64_t *out)
