@@ -306,15 +306,27 @@ SLIP_EXTERN int slip_conn_capabilities(slip_conn *conn, slip_capabilities *out)
 {
 	int rc;
 
+	slip_capabilities caps = SLIP_CAPABILITIES_INIT;
+
 	if (conn == NULL || out == NULL)
 		return slip_set_error(SLIP_EINVAL,
 		                      "capabilities: NULL argument");
-	memset(out, 0, sizeof(*out));
+	/* Version 1 is the only layout so far; a later one is checked here
+	 * and gets only the fields it knows. */
+	if (out->version != SLIP_CAPABILITIES_VERSION)
+		return slip_set_error(
+		        SLIP_EINVAL,
+		        "capabilities: struct version %u, expected %u "
+		        "(initialise it with SLIP_CAPABILITIES_INIT)",
+		        out->version, (unsigned)SLIP_CAPABILITIES_VERSION);
 	rc = slip__conn_check(conn, "capabilities", NULL);
 	if (rc != SLIP_OK)
 		return rc;
-	conn->be->capabilities(conn->impl, out);
-	out->note[sizeof(out->note) - 1] = '\0';
+	conn->be->capabilities(conn->impl, &caps);
+	caps.version = SLIP_CAPABILITIES_VERSION;
+	caps.server_version[sizeof(caps.server_version) - 1] = '\0';
+	caps.note[sizeof(caps.note) - 1] = '\0';
+	*out = caps;
 	return SLIP_OK;
 }
 

@@ -99,8 +99,11 @@ SLIP_EXTERN bool slip_conn_is_connected(slip_conn *conn);
 SLIP_EXTERN const char *slip_conn_backend_name(slip_conn *conn);
 
 /**
- * What the connected backend can do. @return SLIP_OK or
- * SLIP_ENOTCONNECTED.
+ * What the connected backend can do, for the server actually reached.
+ * @p out must be initialised with SLIP_CAPABILITIES_INIT (its version
+ * field); every other field is overwritten. @return SLIP_OK,
+ * SLIP_ENOTCONNECTED, or SLIP_EINVAL for a NULL argument or an unknown
+ * struct version.
  */
 SLIP_EXTERN int slip_conn_capabilities(slip_conn *conn, slip_capabilities *out);
 

@@ -178,16 +178,43 @@ SLIP_EXTERN void slip_key_list_free(slip_key_list *list);
 
 /* ----------------------------------------------------------- capabilities */
 
-/** What the connected backend can do, truthfully for the server reached. */
+#define SLIP_CAPABILITIES_VERSION 1
+
+/**
+ * What the connected backend can do, truthfully for the server reached.
+ * The caller sets version (SLIP_CAPABILITIES_INIT); slip_conn_capabilities()
+ * fills every other field. A feature flag is true only when the server
+ * reached has the feature; calls that need a missing feature fail with
+ * SLIP_EUNSUPPORTED naming it and the server version, before anything is
+ * sent.
+ */
 typedef struct slip_capabilities {
-	bool cas; /**< create/update/delete_with_version serializable */
+	unsigned version; /**< SLIP_CAPABILITIES_VERSION */
+	/** Version of the server reached ("2.15.1"); "" when it has none
+	 * (memory backend) or did not say. */
+	char server_version[32];
+	/** JetStream API level ($JS.API.INFO, nats-server 2.11+); 0 for a
+	 * server that reports none (before 2.11); -1 when unknown. */
+	int api_level;
+	bool cluster; /**< the server reached is part of a cluster */
+	bool cas;     /**< create/update/delete_with_version serializable */
 	bool streaming_watch; /**< slip_store_watcher() is not NULL */
 	bool prefix_watch;    /**< prefix watches filter server-side */
 	bool global_ordering; /**< versions are ordered across keys of a store
 	                       */
+	bool multi_filter;    /**< one consumer over several prefixes (2.10+) */
+	bool msg_ttl;         /**< per-message TTL and limit markers (2.11+) */
+	bool batch_get;       /**< batch / multi-subject direct get (2.11+) */
+	bool atomic_batch;    /**< atomic batch publish (2.12+) */
 	/** Human-readable caveat (e.g. why cas is off); "" when none. */
 	char note[160];
 } slip_capabilities;
+
+#define SLIP_CAPABILITIES_INIT                                                 \
+	{                                                                      \
+		SLIP_CAPABILITIES_VERSION, "", -1, false, false, false, false, \
+		        false, false, false, false, false, ""                  \
+	}
 
 /* ----------------------------------------------------------- store config */
 

@@ -52,11 +52,21 @@ static void check_get(conf_case *c, const char *key, const char *val,
 static void t_capabilities(void)
 {
 	conf_case c;
-	slip_capabilities caps;
+	slip_capabilities caps = SLIP_CAPABILITIES_INIT;
 
 	REQUIRE_OK(conf_open(&c, 0));
 	CHECK_OK(slip_conn_capabilities(c.conn, &caps));
+	CHECK(caps.version == SLIP_CAPABILITIES_VERSION);
 	CHECK(caps.streaming_watch);
+	if (strcmp(slip_conn_backend_name(c.conn), "mem") == 0) {
+		/* No server: every feature is native, no version to name. */
+		CHECK(caps.cas && caps.prefix_watch && caps.global_ordering);
+		CHECK(caps.multi_filter && caps.msg_ttl && caps.batch_get &&
+		      caps.atomic_batch);
+		CHECK(caps.server_version[0] == '\0' && caps.api_level == -1);
+	} else {
+		CHECK(caps.server_version[0] != '\0');
+	}
 	CHECK(slip_conn_is_connected(c.conn));
 	CHECK(strlen(slip_conn_backend_name(c.conn)) > 0);
 	CHECK(strcmp(slip_store_name(c.store), c.bucket) == 0);

@@ -235,18 +235,56 @@ static void t_tls_with_ca(void)
 	slip_natsd_free(s);
 }
 
+/*
+ * The answer expected from the server @p s runs: its version verbatim,
+ * each feature flag exactly when the version has it, and a JetStream API
+ * level from 2.11 on (0 before: those servers report none).
+ */
+static void check_version_caps(const slip_natsd *s,
+                               const slip_capabilities *caps)
+{
+	int maj = 0, min = 0, pat = 0;
+	char want[32];
+
+	REQUIRE(slip_natsd_version(s, &maj, &min, &pat) == 0);
+	snprintf(want, sizeof(want), "%d.%d.%d", maj, min, pat);
+	fprintf(stderr,
+	        "  nats-server %s: api_level=%d cluster=%d cas=%d "
+	        "multi_filter=%d msg_ttl=%d batch_get=%d atomic_batch=%d "
+	        "note=\"%s\"\n",
+	        caps->server_version, caps->api_level, caps->cluster, caps->cas,
+	        caps->multi_filter, caps->msg_ttl, caps->batch_get,
+	        caps->atomic_batch, caps->note);
+	CHECK(caps->version == SLIP_CAPABILITIES_VERSION);
+	CHECK(strncmp(caps->server_version, want, strlen(want)) == 0);
+	CHECK(caps->multi_filter == slip_natsd_at_least(s, 2, 10, 0));
+	CHECK(caps->msg_ttl == slip_natsd_at_least(s, 2, 11, 0));
+	CHECK(caps->batch_get == slip_natsd_at_least(s, 2, 11, 0));
+	CHECK(caps->atomic_batch == slip_natsd_at_least(s, 2, 12, 0));
+	if (slip_natsd_at_least(s, 2, 11, 0))
+		CHECK(caps->api_level >= 1);
+	else
+		CHECK(caps->api_level == 0);
+	CHECK(caps->streaming_watch && caps->prefix_watch &&
+	      caps->global_ordering);
+}
+
 static void t_capabilities(void)
 {
 	slip_conn *c = NULL;
-	slip_capabilities caps;
+	slip_capabilities caps = SLIP_CAPABILITIES_INIT;
 	REQUIRE_OK(nu_connect(&c, nu_url()));
 	REQUIRE_OK(slip_conn_capabilities(c, &caps));
 	/* A single (non-clustered) server: CAS is serializable. */
 	CHECK(caps.cas);
-	CHECK(caps.streaming_watch);
-	CHECK(caps.prefix_watch);
-	CHECK(caps.global_ordering);
+	CHECK(!caps.cluster);
+	CHECK(caps.note[0] == '\0');
+	check_version_caps(nu_server(), &caps);
 	CHECK(strcmp(slip_conn_backend_name(c), "nats") == 0);
+	/* An uninitialised struct version is refused, not written past. */
+	caps.version = 0;
+	CHECK_RC(slip_conn_capabilities(c, &caps), SLIP_EINVAL);
+	CHECK(strstr(slip_last_error(), "SLIP_CAPABILITIES_INIT") != NULL);
 	slip_conn_free(c);
 }
 
@@ -254,14 +292,20 @@ static void t_capabilities_cluster(void)
 {
 	slip_natsd_cluster *cl = NULL;
 	slip_conn *c = NULL;
-	slip_capabilities caps;
+	slip_capabilities caps = SLIP_CAPABILITIES_INIT;
 	REQUIRE(slip_natsd_cluster_start(&cl, 3) == 0);
+	slip_natsd *n0 = slip_natsd_cluster_node(cl, 0);
+	bool serial = slip_natsd_at_least(n0, 2, 9, 21);
 	CHECK_OK(slip_connect(&c, slip_natsd_cluster_urls(cl)));
 	if (c != NULL && slip_conn_capabilities(c, &caps) == SLIP_OK) {
-		/* nats-server 2.9.10 clustered: CAS not serializable. */
-		CHECK(!caps.cas);
-		CHECK(strstr(caps.note, "2.9.21") != NULL);
-		CHECK(caps.streaming_watch && caps.prefix_watch);
+		/* Clustered CAS is serializable from 2.9.21 on only. */
+		CHECK(caps.cluster);
+		CHECK(caps.cas == serial);
+		if (!serial)
+			CHECK(strstr(caps.note, "2.9.21") != NULL);
+		else
+			CHECK(caps.note[0] == '\0');
+		check_version_caps(n0, &caps);
 	}
 	slip_conn_free(c);
 	slip_natsd_cluster_free(cl);

@@ -2,9 +2,12 @@
  * tests/nats/test_nats_parse.c — the NATS backend's pure parsers, no
  * server: JetStream ack subjects (v1 and v2 forms, garbage), .creds text
  * (a JWT holding '-' and '_', missing blocks), prefix -> filter subjects,
- * key subjects longer than the stack buffer, and the classification of a
- * message (KV-Operation, limit markers, invalid operations).
+ * key subjects longer than the stack buffer, the classification of a
+ * message (KV-Operation, limit markers, invalid operations), the JetStream
+ * API level in a $JS.API.INFO reply, and which features a server version /
+ * API level has (with the SLIP_EUNSUPPORTED message a missing one produces).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,11 +146,70 @@ static void t_msg_op(void)
 	nats_Close();
 }
 
+static void t_api_level(void)
+{
+	/* Replies as nats-server 2.15.1, 2.10.27 and an account without
+	 * JetStream give them. */
+	CHECK(slip__nats_parse_api_level(
+	              "{\"type\":\"io.nats.jetstream.api.v1.account_info_"
+	              "response\",\"limits\":{\"max_streams\":-1},"
+	              "\"api\":{\"level\":5,\"total\":0,\"errors\":0}}") == 5);
+	CHECK(slip__nats_parse_api_level("{\"limits\":{\"level\":9},\"api\":{"
+	                                 "\"total\":0,\"errors\":0}}") == 0);
+	CHECK(slip__nats_parse_api_level("{\"error\":{\"code\":503}}") == -1);
+	CHECK(slip__nats_parse_api_level("{\"api\":{\"level\":x}}") == -1);
+}
+
+static slip_nats_conn fake_server(const char *version, int api_level)
+{
+	slip_nats_conn c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.version, sizeof(c.version), "%s", version);
+	c.version_known = sscanf(version, "%d.%d.%d", &c.ver_major,
+	                         &c.ver_minor, &c.ver_patch) == 3;
+	c.api_level = api_level;
+	return c;
+}
+
+static void t_features(void)
+{
+	slip_nats_conn old = fake_server("2.9.10", 0);
+	slip_nats_conn trixie = fake_server("2.10.27", 0);
+	slip_nats_conn v211 = fake_server("2.11.4", 1);
+	slip_nats_conn sid = fake_server("2.15.1", 5);
+	/* A level alone (version unreadable) still speaks for the server. */
+	slip_nats_conn level2 = fake_server("", 2);
+
+	CHECK(!slip__nats_has(&old, SLIP_NATS_FEAT_MULTI_FILTER));
+	CHECK(slip__nats_has(&trixie, SLIP_NATS_FEAT_MULTI_FILTER));
+	CHECK(!slip__nats_has(&trixie, SLIP_NATS_FEAT_MSG_TTL));
+	CHECK(slip__nats_has(&v211, SLIP_NATS_FEAT_MSG_TTL));
+	CHECK(slip__nats_has(&v211, SLIP_NATS_FEAT_BATCH_GET));
+	CHECK(!slip__nats_has(&v211, SLIP_NATS_FEAT_ATOMIC_BATCH));
+	CHECK(slip__nats_has(&sid, SLIP_NATS_FEAT_ATOMIC_BATCH));
+	CHECK(slip__nats_has(&level2, SLIP_NATS_FEAT_MULTI_FILTER));
+	CHECK(slip__nats_has(&level2, SLIP_NATS_FEAT_ATOMIC_BATCH));
+
+	CHECK(slip__nats_require(&sid, SLIP_NATS_FEAT_MSG_TTL, "put") ==
+	      SLIP_OK);
+	CHECK(slip__nats_require(&old, SLIP_NATS_FEAT_MULTI_FILTER, "watch") ==
+	      SLIP_EUNSUPPORTED);
+	CHECK(strstr(slip_last_error(), "watch: needs multi-filter "
+	                                "consumers (nats-server 2.10") != NULL);
+	CHECK(strstr(slip_last_error(), "is 2.9.10") != NULL);
+	CHECK(slip__nats_require(&trixie, SLIP_NATS_FEAT_ATOMIC_BATCH,
+	                         "batch") == SLIP_EUNSUPPORTED);
+	CHECK(strstr(slip_last_error(), "atomic batch publish") != NULL);
+	CHECK(strstr(slip_last_error(), "2.10.27") != NULL);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_ack_meta),
         SLIP_TEST(t_creds),
         SLIP_TEST(t_filter_and_subject),
         SLIP_TEST(t_msg_op),
+        SLIP_TEST(t_api_level),
+        SLIP_TEST(t_features),
         {0},
 };
 

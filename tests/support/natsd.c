@@ -699,6 +699,35 @@ int slip_natsd_http_get(const slip_natsd *s, const char *path, char *body,
 	return http_get(s->http_port, path, body, cap);
 }
 
+int slip_natsd_version(const slip_natsd *s, int *major, int *minor, int *patch)
+{
+	char body[16384];
+	const char *v;
+
+	if (http_get(s->http_port, "/varz", body, sizeof(body)) != 200)
+		return -1;
+	v = strstr(body, "\"version\"");
+	if (v == NULL)
+		return -1;
+	v = strchr(v + 9, '"');
+	if (v == NULL || sscanf(v + 1, "%d.%d.%d", major, minor, patch) != 3)
+		return -1;
+	return 0;
+}
+
+bool slip_natsd_at_least(const slip_natsd *s, int major, int minor, int patch)
+{
+	int a, b, c;
+
+	if (slip_natsd_version(s, &a, &b, &c) != 0)
+		return false;
+	if (a != major)
+		return a > major;
+	if (b != minor)
+		return b > minor;
+	return c >= patch;
+}
+
 int slip_natsd_stop(slip_natsd *s)
 {
 	if (reap_if_dead(s))

@@ -41,6 +41,15 @@ int slip_natsd_http_port(const slip_natsd *s);
 int slip_natsd_http_get(const slip_natsd *s, const char *path, char *body,
                         size_t cap);
 
+/**
+ * The running server's version from /varz into *major, *minor, *patch.
+ * Tests whose expected answer depends on the server read it here.
+ */
+int slip_natsd_version(const slip_natsd *s, int *major, int *minor, int *patch);
+/** True when the server's version is at least major.minor.patch (false if
+ * unreadable). */
+bool slip_natsd_at_least(const slip_natsd *s, int major, int minor, int patch);
+
 /** SIGTERM and wait (graceful). */
 int slip_natsd_stop(slip_natsd *s);
 /** SIGKILL and wait (crash). */

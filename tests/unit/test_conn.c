@@ -493,7 +493,7 @@ static void t_bad_options(void)
 static void t_not_connected(void)
 {
 	slip_conn_options o = SLIP_CONN_OPTIONS_INIT;
-	slip_capabilities caps;
+	slip_capabilities caps = SLIP_CAPABILITIES_INIT;
 	slip_conn *c = NULL;
 	slip_store *s = NULL;
 	int before;
@@ -512,6 +512,11 @@ static void t_not_connected(void)
 	CHECK_OK(slip_conn_connect(c)); /* again: no-op */
 	CHECK_OK(slip_conn_capabilities(c, &caps));
 	CHECK(caps.cas && strcmp(caps.note, "fake") == 0);
+	CHECK(caps.version == SLIP_CAPABILITIES_VERSION);
+	CHECK(caps.api_level == -1 && !caps.multi_filter);
+	caps.version = SLIP_CAPABILITIES_VERSION + 1;
+	CHECK_RC(slip_conn_capabilities(c, &caps), SLIP_EINVAL);
+	CHECK_RC(slip_conn_capabilities(c, NULL), SLIP_EINVAL);
 	slip_conn_close(c);
 	slip_conn_close(c);
 	CHECK(!slip_conn_is_connected(c));
@@ -914,7 +919,7 @@ static void t_close_while_busy(void)
 	atomic_int stop = 0;
 	slip_conn *c = NULL;
 	slip_store *s = NULL;
-	slip_capabilities caps;
+	slip_capabilities caps = SLIP_CAPABILITIES_INIT;
 
 	REQUIRE_OK(open_fake(&c, &s, "busy"));
 	for (int i = 0; i < 3; i++) {

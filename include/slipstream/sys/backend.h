@@ -60,7 +60,8 @@ typedef struct slip_backend {
 	void (*close)(void *conn);
 	/** Frees the connection object (after close and every store_free). */
 	void (*conn_free)(void *conn);
-	/** Fills @p out truthfully for the server actually connected. */
+	/** Fills @p out truthfully for the server actually connected;
+	 * @p out arrives as SLIP_CAPABILITIES_INIT (features false). */
 	void (*capabilities)(void *conn, slip_capabilities *out);
 
 	/* ---------------------------------------------------- stores (must) */

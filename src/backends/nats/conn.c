@@ -3,7 +3,8 @@
  * (in-memory .creds through libnats' JWT/signature callbacks, a .creds
  * file, user:pass@ from the URL), TLS, connect with error mapping (auth
  * failures are reported at once with the server's reason), close, free,
- * capabilities, and libnats status -> SLIP_E* mapping for the other files.
+ * and libnats status -> SLIP_E* mapping for the other files (what the
+ * server can do is in caps.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,7 @@ int slip__nats_conn_new(void **out, const slip_conn_options *opts)
 	if (c == NULL)
 		return SLIP_ENOMEM;
 	pthread_mutex_init(&c->mu, NULL);
+	c->api_level = -1;
 	rc = slip__nats_parse_urls(c, opts->url);
 	if (rc != SLIP_OK)
 		goto done;
@@ -370,6 +372,7 @@ int slip__nats_connect(void *conn)
 	slip__nats_probe_info(c, url, c->connect_timeout_ms);
 	if (!c->version_known)
 		c->clustered = has_peers(nc);
+	slip__nats_probe_api_level(c, nc);
 	c->max_payload = natsConnection_GetMaxPayload(nc);
 
 	pthread_mutex_lock(&c->mu);
@@ -411,27 +414,6 @@ void slip__nats_conn_free(void *conn)
 	jsCtx_Destroy(c->js);
 	natsConnection_Destroy(c->nc);
 	conn_destroy(c);
-}
-
-void slip__nats_capabilities(void *conn, slip_capabilities *out)
-{
-	slip_nats_conn *c = conn;
-	memset(out, 0, sizeof(*out));
-	out->cas = true;
-	out->streaming_watch = true;
-	out->prefix_watch = true;
-	out->global_ordering = true;
-	bool old =
-	        !c->version_known || c->ver_major < 2 ||
-	        (c->ver_major == 2 && c->ver_minor < 9) ||
-	        (c->ver_major == 2 && c->ver_minor == 9 && c->ver_patch < 21);
-	if (c->clustered && old) {
-		out->cas = false;
-		snprintf(out->note, sizeof(out->note),
-		         "clustered nats-server %s: compare-and-set is not "
-		         "serializable before 2.9.21",
-		         c->version_known ? c->version : "(unknown version)");
-	}
 }
 
 /* ------------------------------------------------------- helpers */

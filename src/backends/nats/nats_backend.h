@@ -1,7 +1,7 @@
 /*
  * src/backends/nats/nats_backend.h — types and calls shared by the files of
- * the NATS JetStream backend (conn.c, store.c, read.c, write.c, watch.c,
- * meta.c). Nothing here leaves the backend: the core only sees the
+ * the NATS JetStream backend (conn.c, caps.c, store.c, read.c, write.c,
+ * watch.c, url.c). Nothing here leaves the backend: the core only sees the
  * slip__backend_nats table in backend.c.
  *
  * A bucket NAME is the JetStream stream KV_NAME whose subjects are
@@ -72,6 +72,7 @@ typedef struct slip_nats_conn {
 	int ver_major, ver_minor, ver_patch;
 	char version[32];
 	bool clustered;
+	int api_level; /* $JS.API.INFO "api.level"; 0 none, -1 unknown */
 
 	/* Guarded by the backend-wide callback mutex (conn.c): libnats calls
 	 * back on its own thread, possibly after the connection was freed. */
@@ -96,7 +97,6 @@ int slip__nats_conn_new(void **out, const slip_conn_options *opts);
 int slip__nats_connect(void *conn);
 void slip__nats_close(void *conn);
 void slip__nats_conn_free(void *conn);
-void slip__nats_capabilities(void *conn, slip_capabilities *out);
 
 /**
  * The live libnats handles of @p c, or SLIP_ENOTCONNECTED (message names
@@ -128,6 +128,38 @@ int slip__nats_fail(slip_nats_conn *c, natsStatus s, jsErrCode jerr,
 /** Registers / unregisters a watch subscription for heartbeat reports. */
 void slip__nats_watch_register(slip_nats_conn *c, slip_nats_watch_reg *r);
 void slip__nats_watch_unregister(slip_nats_conn *c, slip_nats_watch_reg *r);
+
+/* ------------------------------------------------------------ caps.c */
+
+/** Features not every supported nats-server has. */
+typedef enum slip_nats_feature {
+	SLIP_NATS_FEAT_MULTI_FILTER, /* filter_subjects consumers, 2.10 */
+	SLIP_NATS_FEAT_MSG_TTL,      /* Nats-TTL, limit markers, 2.11 */
+	SLIP_NATS_FEAT_BATCH_GET,    /* batch / multi_last direct get, 2.11 */
+	SLIP_NATS_FEAT_ATOMIC_BATCH  /* Nats-Batch-* atomic publish, 2.12 */
+} slip_nats_feature;
+
+/** True when the connected server has @p f (by API level or version). */
+bool slip__nats_has(const slip_nats_conn *c, slip_nats_feature f);
+
+/**
+ * SLIP_OK when the connected server has @p f, else SLIP_EUNSUPPORTED with
+ * "<op>: needs <feature> (nats-server X.Y or newer); the connected
+ * nats-server is <version>". Call it before sending anything.
+ */
+int slip__nats_require(const slip_nats_conn *c, slip_nats_feature f,
+                       const char *op);
+
+/**
+ * The "level" inside the "api" object of a $JS.API.INFO reply; 0 when the
+ * object has none (servers before 2.11), -1 when there is no such object.
+ */
+int slip__nats_parse_api_level(const char *body);
+
+/** Reads the JetStream API level from $JS.API.INFO into c->api_level. */
+void slip__nats_probe_api_level(slip_nats_conn *c, natsConnection *nc);
+
+void slip__nats_capabilities(void *conn, slip_capabilities *out);
 
 /* ----------------------------------------------------------- url.c */
 
