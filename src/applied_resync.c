@@ -1,32 +1,46 @@
 /*
  * src/applied_resync.c — the key tracker behind watch_applied's resync.
  *
- * An open-addressing hash table of owned key strings, each with a state:
- * STALE (the caller may hold it, the current replay has not delivered it),
- * LIVE (the replay delivered a Put) or GONE (the replay delivered a Delete or
- * Purge, which the caller applied). See applied_internal.h for how the loop
- * uses it. Keys are never removed, so there are no tombstone slots.
+ * A map (src/util/map.h) of owned keys, each with a state: STALE (the
+ * caller may hold it, the current replay has not delivered it), LIVE (the
+ * replay delivered a Put) or GONE (the replay delivered a Delete or Purge,
+ * which the caller applied). See applied_internal.h for how the loop uses
+ * it. Keys are never removed.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "applied_internal.h"
+#include "util/map.h"
 
 enum key_state { KEY_STALE = 1, KEY_LIVE = 2, KEY_GONE = 3 };
 
-typedef struct slot {
-	char *key; /* NULL: empty slot */
-	uint64_t hash;
+/* One tracked key; the map's value is its address. */
+typedef struct tracked {
 	enum key_state state;
-} slot;
+	size_t len;
+	char key[]; /* NUL-terminated */
+} tracked;
 
 struct slip__resync {
-	slot *slots;
-	size_t cap; /* power of two */
-	size_t count;
+	slip__map map;
 	const char *prefix; /* borrowed from the options; NULL = all keys */
 	size_t prefix_len;
 };
+
+static tracked *at(const slip__resync *r, size_t i)
+{
+	return (tracked *)(uintptr_t)slip__map_at(&r->map, i);
+}
+
+static const void *tracked_key(const void *ctx, uint64_t val, size_t *len)
+{
+	const tracked *t = (const tracked *)(uintptr_t)val;
+
+	(void)ctx;
+	*len = t->len;
+	return t->key;
+}
 
 static bool in_scope(const slip__resync *r, const char *key)
 {
@@ -34,55 +48,31 @@ static bool in_scope(const slip__resync *r, const char *key)
 	       strncmp(key, r->prefix, r->prefix_len) == 0;
 }
 
-static slot *find_slot(slot *slots, size_t cap, const char *key, uint64_t h)
+static int no_memory(void)
 {
-	size_t i = (size_t)h & (cap - 1);
-	while (slots[i].key != NULL &&
-	       (slots[i].hash != h || strcmp(slots[i].key, key) != 0))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
-}
-
-static int grow(slip__resync *r)
-{
-	size_t cap = r->cap ? r->cap * 2 : 64;
-	slot *slots = calloc(cap, sizeof(*slots));
-
-	if (slots == NULL)
-		return slip_set_error(SLIP_ENOMEM, "watch_applied: resync: "
-		                                   "out of memory");
-	for (size_t i = 0; i < r->cap; i++) {
-		if (r->slots[i].key != NULL)
-			*find_slot(slots, cap, r->slots[i].key,
-			           r->slots[i].hash) = r->slots[i];
-	}
-	free(r->slots);
-	r->slots = slots;
-	r->cap = cap;
-	return SLIP_OK;
+	return slip_set_error(SLIP_ENOMEM, "watch_applied: resync: out of "
+	                                   "memory");
 }
 
 /* Sets @p key's state, adding the key when it is new. */
 static int set_state(slip__resync *r, const char *key, enum key_state st)
 {
-	uint64_t h = slip__hash_key(key, strlen(key));
-	slot *s;
+	size_t len = strlen(key);
+	tracked *t = (tracked *)(uintptr_t)slip__map_get(&r->map, key, len);
 
-	if ((r->count + 1) * 2 > r->cap && grow(r) != SLIP_OK)
-		return SLIP_ENOMEM;
-	s = find_slot(r->slots, r->cap, key, h);
-	if (s->key == NULL) {
-		size_t len = strlen(key);
-		s->key = malloc(len + 1);
-		if (s->key == NULL)
-			return slip_set_error(SLIP_ENOMEM,
-			                      "watch_applied: resync: out of "
-			                      "memory");
-		memcpy(s->key, key, len + 1);
-		s->hash = h;
-		r->count++;
+	if (t == NULL) {
+		t = malloc(sizeof(*t) + len + 1);
+		if (t == NULL)
+			return no_memory();
+		t->len = len;
+		memcpy(t->key, key, len + 1);
+		if (slip__map_put(&r->map, key, len, (uintptr_t)t, NULL) !=
+		    SLIP_OK) {
+			free(t);
+			return no_memory();
+		}
 	}
-	s->state = st;
+	t->state = st;
 	return SLIP_OK;
 }
 
@@ -105,10 +95,10 @@ int slip__resync_new(slip__resync **out, const slip_snapshot_writer *snap,
 	if (r == NULL)
 		return slip_set_error(SLIP_ENOMEM, "watch_applied: resync: "
 		                                   "out of memory");
+	slip__map_init(&r->map, tracked_key, NULL);
 	r->prefix = prefix;
 	r->prefix_len = prefix ? strlen(prefix) : 0;
-	rc = grow(r);
-	if (rc == SLIP_OK && snap != NULL)
+	if (snap != NULL)
 		rc = slip_snapshot_writer_foreach(snap, seed_visit, r);
 	if (rc != SLIP_OK) {
 		slip__resync_free(r);
@@ -120,9 +110,9 @@ int slip__resync_new(slip__resync **out, const slip_snapshot_writer *snap,
 
 void slip__resync_restart(slip__resync *r)
 {
-	for (size_t i = 0; i < r->cap; i++) {
-		if (r->slots[i].key != NULL && r->slots[i].state == KEY_LIVE)
-			r->slots[i].state = KEY_STALE;
+	for (size_t i = 0; i < r->map.cap; i++) {
+		if (at(r, i) != NULL && at(r, i)->state == KEY_LIVE)
+			at(r, i)->state = KEY_STALE;
 	}
 }
 
@@ -150,19 +140,19 @@ int slip__resync_stale(slip__resync *r, slip_entry_list *out)
 
 	out->count = 0;
 	out->entries = NULL;
-	for (size_t i = 0; i < r->cap; i++)
-		n += r->slots[i].key != NULL && r->slots[i].state == KEY_STALE;
+	for (size_t i = 0; i < r->map.cap; i++)
+		n += at(r, i) != NULL && at(r, i)->state == KEY_STALE;
 	if (n == 0)
 		return SLIP_OK;
 	out->entries = calloc(n, sizeof(*out->entries));
 	if (out->entries == NULL)
 		return slip_set_error(SLIP_ENOMEM, "watch_applied: resync: "
 		                                   "out of memory");
-	for (size_t i = 0; i < r->cap && rc == SLIP_OK; i++) {
+	for (size_t i = 0; i < r->map.cap && rc == SLIP_OK; i++) {
 		slip_entry *e;
-		if (r->slots[i].key == NULL || r->slots[i].state != KEY_STALE)
+		if (at(r, i) == NULL || at(r, i)->state != KEY_STALE)
 			continue;
-		rc = slip_entry_new(&e, r->slots[i].key, NULL, 0, &none,
+		rc = slip_entry_new(&e, at(r, i)->key, NULL, 0, &none,
 		                    SLIP_OP_DELETE);
 		if (rc != SLIP_OK)
 			break;
@@ -179,15 +169,15 @@ int slip__resync_stale(slip__resync *r, slip_entry_list *out)
 
 size_t slip__resync_count(const slip__resync *r)
 {
-	return r ? r->count : 0;
+	return r ? r->map.count : 0;
 }
 
 void slip__resync_free(slip__resync *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->cap; i++)
-		free(r->slots[i].key);
-	free(r->slots);
+	for (size_t i = 0; i < r->map.cap; i++)
+		free(at(r, i));
+	slip__map_free(&r->map);
 	free(r);
 }

@@ -13,6 +13,7 @@
 
 #include "conn_internal.h"
 #include "quote.h"
+#include "util/grow.h"
 
 /* ================================================================= reader */
 
@@ -70,111 +71,100 @@ static int prefixed(slip_reader *r, const char *op, const char **prefix)
 	return slip__conn_check(r->store->conn, op, r->store->name);
 }
 
-/* Grows an array of pointers to hold one more; SLIP_ENOMEM on failure. */
-static int grow(void ***arr, size_t count, size_t *cap)
-{
-	void **bigger;
-	size_t n;
-
-	if (count < *cap)
-		return SLIP_OK;
-	n = *cap == 0 ? 64 : *cap * 2;
-	bigger = realloc(*arr, n * sizeof(void *));
-	if (bigger == NULL)
-		return slip_set_error(SLIP_ENOMEM,
-		                      "out of memory listing %zu "
-		                      "entries",
-		                      count);
-	*arr = bigger;
-	*cap = n;
-	return SLIP_OK;
-}
-
+/*
+ * What slip_reader_keys() and slip_reader_scan() gather: key strings or
+ * entries, one per callback from the backend's keys or scan.
+ */
 struct collect {
+	bool keys;
 	void **items;
 	size_t count, cap;
 };
 
-static int collect_key(void *payload, slip_entry *e)
+static void collect_free(struct collect *c)
 {
-	struct collect *c = payload;
-	size_t len = strlen(e->key);
-	char *k;
-	int rc = grow(&c->items, c->count, &c->cap);
-
-	if (rc == SLIP_OK) {
-		k = malloc(len + 1);
-		if (k == NULL) {
-			rc = slip_set_error(SLIP_ENOMEM, "keys: out of memory");
-		} else {
-			memcpy(k, e->key, len + 1);
-			c->items[c->count++] = k;
-		}
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->keys)
+			free(c->items[i]);
+		else
+			slip_entry_free(c->items[i]);
 	}
-	slip_entry_free(e);
-	return rc;
+	free(c->items);
 }
 
-static int collect_entry(void *payload, slip_entry *e)
+static int collect_one(void *payload, slip_entry *e)
 {
 	struct collect *c = payload;
-	int rc = grow(&c->items, c->count, &c->cap);
+	void *item = e;
+	size_t len;
 
-	if (rc != SLIP_OK) {
+	if (slip__grow(&c->items, &c->cap, c->count + 1, sizeof(*c->items)) !=
+	    SLIP_OK) {
+		item = NULL;
+	} else if (c->keys) {
+		len = strlen(e->key) + 1;
+		item = malloc(len);
+		if (item != NULL)
+			memcpy(item, e->key, len);
 		slip_entry_free(e);
-		return rc;
 	}
-	c->items[c->count++] = e;
+	if (item == NULL) {
+		if (!c->keys)
+			slip_entry_free(e);
+		return slip_set_error(SLIP_ENOMEM,
+		                      "%s: out of memory listing %zu entries",
+		                      c->keys ? "keys" : "scan", c->count);
+	}
+	c->items[c->count++] = item;
 	return SLIP_OK;
+}
+
+/* Gathers the keys (or entries) under @p prefix into @p c. */
+static int collect_all(slip_reader *r, const char *prefix, struct collect *c)
+{
+	const char *op = c->keys ? "keys" : "scan";
+	const slip_backend *be;
+	int rc = prefixed(r, op, &prefix);
+
+	if (rc != SLIP_OK)
+		return rc;
+	be = r->store->conn->be;
+	rc = (c->keys ? be->keys : be->scan)(r->store->impl, prefix,
+	                                     collect_one, c);
+	if (rc != SLIP_OK) {
+		collect_free(c);
+		c->items = NULL;
+		c->count = 0;
+	}
+	return rc;
 }
 
 SLIP_EXTERN int slip_reader_keys(slip_reader *r, const char *prefix,
                                  slip_key_list *out)
 {
-	struct collect c = {NULL, 0, 0};
+	struct collect c = {true, NULL, 0, 0};
 	int rc;
 
 	if (out == NULL)
 		return slip_set_error(SLIP_EINVAL, "keys: NULL out");
-	out->count = 0;
-	out->keys = NULL;
-	rc = prefixed(r, "keys", &prefix);
-	if (rc != SLIP_OK)
-		return rc;
-	rc = r->store->conn->be->keys(r->store->impl, prefix, collect_key, &c);
-	if (rc != SLIP_OK) {
-		slip_key_list tmp = {c.count, (char **)c.items};
-		slip_key_list_free(&tmp);
-		return rc;
-	}
+	rc = collect_all(r, prefix, &c);
 	out->count = c.count;
 	out->keys = (char **)c.items;
-	return SLIP_OK;
+	return rc;
 }
 
 SLIP_EXTERN int slip_reader_scan(slip_reader *r, const char *prefix,
                                  slip_entry_list *out)
 {
-	struct collect c = {NULL, 0, 0};
+	struct collect c = {false, NULL, 0, 0};
 	int rc;
 
 	if (out == NULL)
 		return slip_set_error(SLIP_EINVAL, "scan: NULL out");
-	out->count = 0;
-	out->entries = NULL;
-	rc = prefixed(r, "scan", &prefix);
-	if (rc != SLIP_OK)
-		return rc;
-	rc = r->store->conn->be->scan(r->store->impl, prefix, collect_entry,
-	                              &c);
-	if (rc != SLIP_OK) {
-		slip_entry_list tmp = {c.count, (slip_entry **)c.items};
-		slip_entry_list_free(&tmp);
-		return rc;
-	}
+	rc = collect_all(r, prefix, &c);
 	out->count = c.count;
 	out->entries = (slip_entry **)c.items;
-	return SLIP_OK;
+	return rc;
 }
 
 SLIP_EXTERN int slip_reader_scan_each(slip_reader *r, const char *prefix,

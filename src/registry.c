@@ -13,6 +13,7 @@
 
 #include "backends.h"
 #include "conn_internal.h"
+#include "util/grow.h"
 
 static const slip_backend *const builtin_backends[] = {
         &slip__backend_memory,
@@ -206,18 +207,11 @@ SLIP_EXTERN int slip_backend_register(const slip_backend *backend)
 		rc = SLIP_EINVAL; /* message set by scheme_unusable */
 		goto done;
 	}
-	if (n_registered == cap_registered) {
-		size_t cap = cap_registered == 0 ? 4 : 2 * cap_registered;
-		const slip_backend **grown =
-		        realloc(registered, cap * sizeof(*grown));
-
-		if (grown == NULL) {
-			rc = slip_set_error(SLIP_ENOMEM,
-			                    "backend_register: out of memory");
-			goto done;
-		}
-		registered = grown;
-		cap_registered = cap;
+	if (slip__grow(&registered, &cap_registered, n_registered + 1,
+	               sizeof(*registered)) != SLIP_OK) {
+		rc = slip_set_error(SLIP_ENOMEM,
+		                    "backend_register: out of memory");
+		goto done;
 	}
 	registered[n_registered++] = backend;
 done:

@@ -19,8 +19,9 @@
 
 #include "fileio.h"
 #include "internal.h"
-#include "snapshot_index.h"
 #include "snapshot_record.h"
+#include "util/grow.h"
+#include "util/map.h"
 
 /*
  * Work the resynchronising scan may spend on CRCs before it gives up and
@@ -130,15 +131,9 @@ static int push_item(slip__replay *out, size_t *cap, const slip__rec *r)
 {
 	slip__replay_item *it;
 
-	if (out->nitems == *cap) {
-		size_t ncap = *cap == 0 ? 64 : *cap * 2;
-		void *p = realloc(out->items, ncap * sizeof(*out->items));
-
-		if (p == NULL)
-			return SLIP_ENOMEM;
-		out->items = p;
-		*cap = ncap;
-	}
+	if (slip__grow(&out->items, cap, out->nitems + 1,
+	               sizeof(*out->items)) != SLIP_OK)
+		return SLIP_ENOMEM;
 	it = &out->items[out->nitems++];
 	it->key = r->key;
 	it->key_len = r->key_len;
@@ -150,19 +145,27 @@ static int push_item(slip__replay *out, size_t *cap, const slip__rec *r)
 	return SLIP_OK;
 }
 
-static int fold_put(slip__replay *out, slip__index *ix, size_t *cap,
+/* The index maps a key to its item's position + 1 (0 means absent). */
+static const void *item_key(const void *ctx, uint64_t val, size_t *len)
+{
+	const slip__replay *out = ctx;
+
+	*len = out->items[val - 1].key_len;
+	return out->items[val - 1].key;
+}
+
+static int fold_put(slip__replay *out, slip__map *ix, size_t *cap,
                     const slip__rec *r)
 {
 	slip__replay_item *it;
-	size_t at;
-	bool had;
+	uint64_t at;
 
-	if (slip__index_upsert(ix, r->key, r->key_len, out->nitems, &at,
-	                       &had) != SLIP_OK)
+	if (slip__map_upsert(ix, r->key, r->key_len, out->nitems + 1, &at) !=
+	    SLIP_OK)
 		return SLIP_ENOMEM;
-	if (!had)
+	if (at == out->nitems + 1)
 		return push_item(out, cap, r);
-	it = &out->items[at];
+	it = &out->items[at - 1];
 	if (!it->live)
 		out->live++;
 	it->live = true;
@@ -179,47 +182,50 @@ static int fold_put(slip__replay *out, slip__index *ix, size_t *cap,
  */
 #define LOOKAHEAD 8
 
+/* Prefetches the index slot of the record at @p at; returns its size. */
+static size_t prefetch_at(const slip__map *ix, const uint8_t *data, size_t at,
+                          size_t end)
+{
+	slip__rec f;
+
+	slip__rec_frame(&f, data + at, end - at);
+	if (f.type != SLIP__REC_CURSOR)
+		slip__map_prefetch(ix, f.key, f.key_len);
+	return f.size;
+}
+
 /* Pass 2: folds the committed records (CRCs already checked). */
 static int fold(slip__replay *out, const uint8_t *data)
 {
-	size_t pos = SLIP__SNAP_HEADER_LEN, ahead = pos, cap = 0, at;
-	slip__index ix;
-	slip__rec r, f;
+	size_t pos = SLIP__SNAP_HEADER_LEN, ahead = pos, cap = 0;
+	slip__map ix;
+	slip__rec r;
+	uint64_t at;
 	int rc;
 
 	/* PUT records bound the distinct keys: size the index once. */
-	rc = slip__index_init(&ix, out->puts);
-	if (rc == SLIP_OK && out->puts > 0) {
-		out->items = malloc(out->puts * sizeof(*out->items));
-		rc = out->items != NULL ? SLIP_OK : SLIP_ENOMEM;
-		cap = out->puts;
-	}
-	for (int i = 0; i < LOOKAHEAD && ahead < out->committed; i++) {
-		slip__rec_frame(&f, data + ahead, out->committed - ahead);
-		if (f.type != SLIP__REC_CURSOR)
-			slip__index_prefetch(&ix, f.key, f.key_len);
-		ahead += f.size;
-	}
+	slip__map_init(&ix, item_key, out);
+	rc = slip__map_reserve(&ix, out->puts);
+	if (rc == SLIP_OK && out->puts > 0)
+		rc = slip__grow(&out->items, &cap, out->puts,
+		                sizeof(*out->items));
+	for (int i = 0; i < LOOKAHEAD && ahead < out->committed; i++)
+		ahead += prefetch_at(&ix, data, ahead, out->committed);
 	while (rc == SLIP_OK && pos < out->committed) {
-		if (ahead < out->committed) {
-			slip__rec_frame(&f, data + ahead,
-			                out->committed - ahead);
-			if (f.type != SLIP__REC_CURSOR)
-				slip__index_prefetch(&ix, f.key, f.key_len);
-			ahead += f.size;
-		}
+		if (ahead < out->committed)
+			ahead += prefetch_at(&ix, data, ahead, out->committed);
 		slip__rec_frame(&r, data + pos, out->committed - pos);
 		pos += r.size;
 		if (r.type == SLIP__REC_PUT) {
 			rc = fold_put(out, &ix, &cap, &r);
 		} else if (r.type == SLIP__REC_DELETE &&
-		           slip__index_get(&ix, r.key, r.key_len, &at) &&
-		           out->items[at].live) {
-			out->items[at].live = false;
+		           (at = slip__map_get(&ix, r.key, r.key_len)) != 0 &&
+		           out->items[at - 1].live) {
+			out->items[at - 1].live = false;
 			out->live--;
 		}
 	}
-	slip__index_free(&ix);
+	slip__map_free(&ix);
 	if (rc != SLIP_OK)
 		return slip_set_error(SLIP_ENOMEM, "snapshot: out of memory "
 		                                   "folding records");

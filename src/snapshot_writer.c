@@ -27,8 +27,9 @@
 
 #include "fileio.h"
 #include "internal.h"
-#include "snapshot_index.h"
 #include "snapshot_record.h"
+#include "util/grow.h"
+#include "util/map.h"
 
 /* Compaction writes the new file through a buffer of this size. */
 #define COMPACT_CHUNK (1u << 20)
@@ -41,10 +42,10 @@ struct slip_snapshot_writer {
 	uint64_t appended;  /* bytes appended since the last compaction */
 	uint64_t threshold;
 	slip_cursor cursor;
-	/* Committed live state: live[i] owned, index maps key -> i. */
+	/* Committed live state: live[i] owned, index maps key -> i + 1. */
 	slip_entry **live;
 	size_t nlive, cap_live;
-	slip__index index;
+	slip__map index;
 	/* Uncommitted updates: encoded bytes and the entries they came from. */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
@@ -62,33 +63,24 @@ static int io_error(const slip_snapshot_writer *w, const char *op,
 	                      slip__fileio_errstr(err, eb, sizeof(eb)));
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap == 0 ? 16 : *cap;
-	void *p;
-
-	if (need <= *cap)
-		return SLIP_OK;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * elem);
-	if (p == NULL)
-		return SLIP_ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return SLIP_OK;
-}
-
 /* ------------------------------------------------------------ live state */
+
+static const void *live_key(const void *ctx, uint64_t val, size_t *len)
+{
+	const slip_snapshot_writer *w = ctx;
+
+	*len = strlen(w->live[val - 1]->key);
+	return w->live[val - 1]->key;
+}
 
 /* Makes room so that applying every pending update cannot fail. */
 static int reserve_live(slip_snapshot_writer *w)
 {
 	size_t n = w->npending;
 
-	if (slip__index_reserve(&w->index, n) != SLIP_OK ||
-	    grow((void **)&w->live, &w->cap_live, w->nlive + n + 1,
-	         sizeof(*w->live)) != SLIP_OK)
+	if (slip__map_reserve(&w->index, n) != SLIP_OK ||
+	    slip__grow(&w->live, &w->cap_live, w->nlive + n + 1,
+	               sizeof(*w->live)) != SLIP_OK)
 		return SLIP_ENOMEM;
 	return SLIP_OK;
 }
@@ -96,35 +88,30 @@ static int reserve_live(slip_snapshot_writer *w)
 /* Takes ownership of @p e (PUT or DELETE) and folds it into live state. */
 static void apply(slip_snapshot_writer *w, slip_entry *e)
 {
-	size_t klen = strlen(e->key), at;
+	size_t klen = strlen(e->key);
+	uint64_t at;
 
 	if (e->op == SLIP_OP_PUT) {
-		slip_entry *prev = NULL;
-
-		if (slip__index_get(&w->index, e->key, klen, &at))
-			prev = w->live[at];
+		/* Cannot fail: reserve_live() made room. */
+		(void)slip__map_upsert(&w->index, e->key, klen, w->nlive + 1,
+		                       &at);
+		if (at == w->nlive + 1)
+			w->nlive++;
 		else
-			at = w->nlive++;
-		w->live[at] = e;
-		/*
-		 * Cannot fail: reserve_live() made room. The index still points
-		 * at prev's key, so prev is freed only after the key is
-		 * swapped.
-		 */
-		(void)slip__index_put(&w->index, e->key, klen, at, NULL, NULL);
-		slip_entry_free(prev);
+			slip_entry_free(w->live[at - 1]);
+		w->live[at - 1] = e;
 		return;
 	}
-	if (slip__index_del(&w->index, e->key, klen, &at)) {
-		slip_entry_free(w->live[at]);
+	at = slip__map_del(&w->index, e->key, klen);
+	if (at != 0) {
+		slip_entry_free(w->live[at - 1]);
 		w->nlive--;
-		if (at != w->nlive) {
+		if (at - 1 != w->nlive) {
 			slip_entry *moved = w->live[w->nlive];
 
-			w->live[at] = moved;
-			(void)slip__index_put(&w->index, moved->key,
-			                      strlen(moved->key), at, NULL,
-			                      NULL);
+			w->live[at - 1] = moved;
+			(void)slip__map_put(&w->index, moved->key,
+			                    strlen(moved->key), at, NULL);
 		}
 	}
 	slip_entry_free(e);
@@ -133,9 +120,9 @@ static void apply(slip_snapshot_writer *w, slip_entry *e)
 /* Fills live state from a replay of the file. */
 static int load_state(slip_snapshot_writer *w, const slip__replay *r)
 {
-	if (slip__index_reserve(&w->index, r->live) != SLIP_OK ||
-	    grow((void **)&w->live, &w->cap_live, r->live + 1,
-	         sizeof(*w->live)) != SLIP_OK)
+	if (slip__map_reserve(&w->index, r->live) != SLIP_OK ||
+	    slip__grow(&w->live, &w->cap_live, r->live + 1, sizeof(*w->live)) !=
+	            SLIP_OK)
 		return SLIP_ENOMEM;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const slip__replay_item *it = &r->items[i];
@@ -151,10 +138,9 @@ static int load_state(slip_snapshot_writer *w, const slip__replay *r)
 			memcpy(v, it->value, it->value_len);
 		e->version = it->version;
 		e->op = SLIP_OP_PUT;
-		w->live[w->nlive] = e;
-		(void)slip__index_put(&w->index, e->key, it->key_len, w->nlive,
-		                      NULL, NULL);
-		w->nlive++;
+		w->live[w->nlive++] = e;
+		(void)slip__map_put(&w->index, e->key, it->key_len, w->nlive,
+		                    NULL);
 	}
 	if (r->has_state)
 		w->cursor = r->cursor;
@@ -258,11 +244,11 @@ SLIP_EXTERN int slip_snapshot_writer_open(slip_snapshot_writer **out,
 		return slip_set_error(SLIP_ENOMEM,
 		                      "snapshot open: out of memory");
 	w->fd = -1;
+	slip__map_init(&w->index, live_key, w);
 	w->threshold = compact_threshold;
 	w->path = dup_str(path, "");
 	w->tmp_path = dup_str(path, ".tmp");
-	if (w->path == NULL || w->tmp_path == NULL ||
-	    slip__index_init(&w->index, 0) != SLIP_OK) {
+	if (w->path == NULL || w->tmp_path == NULL) {
 		rc = slip_set_error(SLIP_ENOMEM,
 		                    "snapshot open: out of memory");
 		goto done;
@@ -313,7 +299,7 @@ SLIP_EXTERN void slip_snapshot_writer_free(slip_snapshot_writer *w)
 	free(w->live);
 	free(w->pending);
 	free(w->buf);
-	slip__index_free(&w->index);
+	slip__map_free(&w->index);
 	free(w->path);
 	free(w->tmp_path);
 	free(w);
@@ -381,10 +367,9 @@ SLIP_EXTERN int slip_snapshot_writer_write(slip_snapshot_writer *w,
 	                                    update->version.len)
 	               : slip__rec_delete_size(klen, update->version.len);
 	if (pending_copy(&e, update) != SLIP_OK ||
-	    grow((void **)&w->pending, &w->cap_pending, w->npending + 1,
-	         sizeof(*w->pending)) != SLIP_OK ||
-	    grow((void **)&w->buf, &w->buf_cap, w->buf_len + size, 1) !=
-	            SLIP_OK) {
+	    slip__grow(&w->pending, &w->cap_pending, w->npending + 1,
+	               sizeof(*w->pending)) != SLIP_OK ||
+	    slip__grow(&w->buf, &w->buf_cap, w->buf_len + size, 1) != SLIP_OK) {
 		slip_entry_free(e);
 		return slip_set_error(SLIP_ENOMEM,
 		                      "snapshot write \"%s\": out "
@@ -423,8 +408,9 @@ SLIP_EXTERN int slip_snapshot_writer_checkpoint(slip_snapshot_writer *w,
 		return slip_set_error(SLIP_EINVAL, "snapshot checkpoint: NULL "
 		                                   "argument or bad cursor");
 	if (reserve_live(w) != SLIP_OK ||
-	    grow((void **)&w->buf, &w->buf_cap,
-	         w->buf_len + slip__rec_cursor_size(cursor->len), 1) != SLIP_OK)
+	    slip__grow(&w->buf, &w->buf_cap,
+	               w->buf_len + slip__rec_cursor_size(cursor->len),
+	               1) != SLIP_OK)
 		return slip_set_error(SLIP_ENOMEM,
 		                      "snapshot checkpoint \"%s\": "
 		                      "out of memory",
@@ -605,12 +591,12 @@ SLIP_EXTERN size_t slip_snapshot_writer_count(const slip_snapshot_writer *w)
 SLIP_EXTERN const slip_entry *
 slip_snapshot_writer_get(const slip_snapshot_writer *w, const char *key)
 {
-	size_t at;
+	uint64_t at;
 
-	if (w == NULL || key == NULL ||
-	    !slip__index_get(&w->index, key, strlen(key), &at))
+	if (w == NULL || key == NULL)
 		return NULL;
-	return w->live[at];
+	at = slip__map_get(&w->index, key, strlen(key));
+	return at != 0 ? w->live[at - 1] : NULL;
 }
 
 SLIP_EXTERN int slip_snapshot_writer_foreach(const slip_snapshot_writer *w,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "util/grow.h"
 
 /* NATS caps per-key history at 64; so do we. */
 #define MEM_HISTORY_MAX 64
@@ -100,6 +101,16 @@ void slip__mem_config_diff(const mem_config *a, const mem_config *b, char *buf,
 
 /* ------------------------------------------------------ bucket lifetime */
 
+/* The map's values are mem_key pointers; their names are the keys. */
+static const void *key_name(const void *ctx, uint64_t val, size_t *len)
+{
+	const mem_key *k = (const mem_key *)(uintptr_t)val;
+
+	(void)ctx;
+	*len = k->len;
+	return k->name;
+}
+
 int slip__mem_bucket_new(mem_bucket **out, const char *name,
                          const mem_config *cfg, int64_t identity)
 {
@@ -118,6 +129,7 @@ int slip__mem_bucket_new(mem_bucket **out, const char *name,
 	b->identity = identity;
 	b->cfg = *cfg;
 	b->floor = 1;
+	slip__map_init(&b->map, key_name, NULL);
 	pthread_mutex_init(&b->lock, NULL);
 	/* Watches wait with a timeout: measure it on the monotonic clock so
 	 * a wall-clock jump neither stalls nor spins them. */
@@ -139,14 +151,12 @@ static void free_data(mem_bucket *b)
 {
 	for (size_t i = 0; i < b->log_len; i++)
 		free(b->log[i].rec);
-	for (size_t i = 0; i < b->map_cap; i++)
-		free(b->map[i]);
+	for (size_t i = 0; i < b->map.cap; i++)
+		free(slip__mem_key_at(b, i));
 	free(b->log);
-	free(b->map);
+	slip__map_free(&b->map);
 	b->log = NULL;
-	b->map = NULL;
 	b->log_len = b->log_cap = b->log_head = b->log_holes = 0;
-	b->map_cap = b->map_count = 0;
 	b->messages = b->bytes = 0;
 }
 
@@ -171,100 +181,42 @@ void slip__mem_bucket_delete(mem_bucket *b)
 
 /* --------------------------------------------------------------- key map */
 
-static size_t map_find_slot(const mem_bucket *b, const char *key, size_t len,
-                            uint64_t h)
-{
-	size_t mask = b->map_cap - 1, i = (size_t)h & mask;
-
-	while (b->map[i] != NULL) {
-		const mem_key *k = b->map[i];
-		if (k->hash == h && k->len == len &&
-		    memcmp(k->name, key, len) == 0)
-			break;
-		i = (i + 1) & mask;
-	}
-	return i;
-}
-
 mem_key *slip__mem_key_find(const mem_bucket *b, const char *key)
 {
-	size_t len = strlen(key);
-
-	if (b->map_count == 0)
-		return NULL;
-	return b->map[map_find_slot(b, key, len, slip__hash_key(key, len))];
+	return (mem_key *)(uintptr_t)slip__map_get(&b->map, key, strlen(key));
 }
 
-static int map_grow(mem_bucket *b)
+mem_key *slip__mem_key_at(const mem_bucket *b, size_t i)
 {
-	size_t cap = b->map_cap ? b->map_cap * 2 : 16;
-	mem_key **old = b->map, **map = calloc(cap, sizeof(*map));
-	size_t old_cap = b->map_cap;
-
-	if (map == NULL)
-		return SLIP_ENOMEM;
-	b->map = map;
-	b->map_cap = cap;
-	for (size_t i = 0; i < old_cap; i++) {
-		mem_key *k = old[i];
-		size_t j;
-		if (k == NULL)
-			continue;
-		j = (size_t)k->hash & (cap - 1);
-		while (map[j] != NULL)
-			j = (j + 1) & (cap - 1);
-		map[j] = k;
-	}
-	free(old);
-	return SLIP_OK;
+	return (mem_key *)(uintptr_t)slip__map_at(&b->map, i);
 }
 
 /* Finds @p key or inserts it (without records). NULL when out of memory. */
 static mem_key *map_get_or_add(mem_bucket *b, const char *key)
 {
-	size_t len = strlen(key), i;
-	uint64_t h = slip__hash_key(key, len);
-	mem_key *k;
+	size_t len = strlen(key);
+	mem_key *k = slip__mem_key_find(b, key);
 
-	if ((b->map_count + 1) * 4 > b->map_cap * 3 && map_grow(b) != SLIP_OK)
-		return NULL;
-	i = map_find_slot(b, key, len, h);
-	if (b->map[i] != NULL)
-		return b->map[i];
+	if (k != NULL)
+		return k;
 	k = calloc(1, sizeof(*k) + len + 1);
 	if (k == NULL)
 		return NULL;
-	k->hash = h;
 	k->len = len;
 	memcpy(k->name, key, len + 1);
-	b->map[i] = k;
-	b->map_count++;
+	if (slip__map_put(&b->map, k->name, len, (uintptr_t)k, NULL) !=
+	    SLIP_OK) {
+		free(k);
+		return NULL;
+	}
 	return k;
 }
 
-/* Removes a key that holds no record; backward-shift keeps probing intact. */
+/* Removes and frees a key that holds no record. */
 static void map_remove(mem_bucket *b, mem_key *k)
 {
-	size_t mask = b->map_cap - 1;
-	size_t i = map_find_slot(b, k->name, k->len, k->hash), j = i;
-
-	free(b->map[i]);
-	b->map[i] = NULL;
-	b->map_count--;
-	for (;;) {
-		size_t home;
-		j = (j + 1) & mask;
-		if (b->map[j] == NULL)
-			break;
-		home = (size_t)b->map[j]->hash & mask;
-		/* Move j into the hole at i unless its home lies in (i, j]. */
-		if ((j > i && (home <= i || home > j)) ||
-		    (j < i && (home <= i && home > j))) {
-			b->map[i] = b->map[j];
-			b->map[j] = NULL;
-			i = j;
-		}
-	}
+	(void)slip__map_del(&b->map, k->name, k->len);
+	free(k);
 }
 
 /* ------------------------------------------------------------------- log */
@@ -292,14 +244,9 @@ uint64_t slip__mem_first_seq(const mem_bucket *b)
 
 static int log_append(mem_bucket *b, mem_rec *r)
 {
-	if (b->log_len == b->log_cap) {
-		size_t cap = b->log_cap ? b->log_cap * 2 : 64;
-		mem_slot *log = realloc(b->log, cap * sizeof(*log));
-		if (log == NULL)
-			return SLIP_ENOMEM;
-		b->log = log;
-		b->log_cap = cap;
-	}
+	if (slip__grow(&b->log, &b->log_cap, b->log_len + 1, sizeof(*b->log)) !=
+	    SLIP_OK)
+		return SLIP_ENOMEM;
 	b->log[b->log_len].seq = r->seq;
 	b->log[b->log_len].rec = r;
 	b->log_len++;

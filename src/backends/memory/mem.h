@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 
 #include "internal.h"
+#include "util/map.h"
 
 typedef struct mem_key mem_key;
 
@@ -36,7 +37,6 @@ typedef struct mem_rec {
 
 /** A key with at least one record held; the name follows the struct. */
 struct mem_key {
-	uint64_t hash;
 	mem_rec *oldest;
 	mem_rec *latest;
 	uint32_t count; /* records held, markers included */
@@ -71,8 +71,7 @@ typedef struct mem_bucket {
 
 	mem_slot *log; /* lock: ordered by seq, holes where rec is NULL */
 	size_t log_len, log_cap, log_head, log_holes;
-	mem_key **map; /* lock: open addressing, linear probing */
-	size_t map_cap, map_count;
+	slip__map map;     /* lock: name -> mem_key * (src/util/map.h) */
 	uint64_t last_seq; /* lock: newest revision written */
 	uint64_t floor;    /* lock: lowest seq that retention kept */
 	uint64_t messages; /* lock: records held */
@@ -108,6 +107,9 @@ void slip__mem_bucket_unref(mem_bucket *b);
 void slip__mem_bucket_delete(mem_bucket *b);
 
 mem_key *slip__mem_key_find(const mem_bucket *b, const char *key);
+
+/** The key in map slot @p i (< map.cap), or NULL when the slot is empty. */
+mem_key *slip__mem_key_at(const mem_bucket *b, size_t i);
 /** Index of the first log slot whose seq is greater than @p seq. */
 size_t slip__mem_log_after(const mem_bucket *b, uint64_t seq);
 /** Oldest revision held, or last_seq + 1 when nothing is held. */

@@ -14,6 +14,7 @@
 
 #include "backends.h"
 #include "mem.h"
+#include "util/grow.h"
 
 /* ------------------------------------------------------ namespace registry */
 
@@ -462,16 +463,9 @@ static int collect_live(mem_bucket *b, const char *prefix, bool values,
 		if (r == NULL || r->op != SLIP_OP_PUT || r->key->latest != r ||
 		    r->key->len < plen || memcmp(r->key->name, prefix, plen))
 			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			slip_entry **nv = realloc(v, nc * sizeof(*nv));
-			if (nv == NULL) {
-				rc = SLIP_ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
+		rc = slip__grow(&v, &cap, n + 1, sizeof(*v));
+		if (rc != SLIP_OK)
+			break;
 		rc = slip__mem_rec_entry(&v[n], r, values);
 		if (rc == SLIP_OK)
 			n++;

@@ -91,9 +91,11 @@ static uint64_t estimate(const mem_watch *w)
 
 	if (!w->skip_superseded)
 		return b->log_len - slip__mem_log_after(b, w->pos);
-	for (size_t i = 0; i < b->map_cap; i++)
-		if (b->map[i] != NULL && prefix_match(w, b->map[i]))
+	for (size_t i = 0; i < b->map.cap; i++) {
+		const mem_key *k = slip__mem_key_at(b, i);
+		if (k != NULL && prefix_match(w, k))
 			n++;
+	}
 	return n;
 }
 
