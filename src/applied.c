@@ -27,26 +27,6 @@
 #define RECV_MANY        256       /* entries taken from the channel per lock */
 #define BATCH_MAX_LIMIT  (1 << 20) /* sanity cap on batch_max */
 
-/* ------------------------------------------------------------ cursors */
-
-/*
- * Order of two NATS/memory cursors: -1, 0, 1, or 2 when they cannot be
- * compared (other shapes, or different store identities).
- */
-static int cursor_order(const slip_cursor *a, const slip_cursor *b)
-{
-	uint64_t sa, sb;
-	bool ia, ib;
-	int64_t da, db;
-
-	if (slip__cursor_split(a, &sa, &ia, &da) != SLIP_OK ||
-	    slip__cursor_split(b, &sb, &ib, &db) != SLIP_OK)
-		return 2;
-	if (ia && ib && da != db)
-		return 2;
-	return sa < sb ? -1 : sa > sb;
-}
-
 /* ------------------------------------------------------- watch thread */
 
 typedef struct watch_thread {
@@ -296,7 +276,8 @@ static int caught_up(loop *L, const slip_cursor *marker)
 		rc = resync_finish(L, marker);
 	else if (!slip_cursor_is_none(marker) &&
 	         (slip_cursor_is_none(&L->applied) ||
-	          cursor_order(marker, &L->applied) == 1))
+	          slip__watcher_cursor_cmp(L->o->watcher, marker,
+	                                   &L->applied) == 1))
 		rc = commit(L, marker);
 	if (rc == SLIP_OK && o->on_caught_up != NULL)
 		o->on_caught_up(o->payload, &L->applied);
@@ -319,7 +300,8 @@ static int take(loop *L, slip_entry *e)
 	/* Never apply twice what lies at or before the applied cursor. */
 	if (L->resync == NULL && !slip_cursor_is_none(&L->applied) &&
 	    !slip_cursor_is_none(&e->cursor) &&
-	    cursor_order(&e->cursor, &L->applied) <= 0) {
+	    slip__watcher_cursor_cmp(L->o->watcher, &e->cursor, &L->applied) <=
+	            0) {
 		slip_entry_free(e);
 		return SLIP_OK;
 	}
@@ -458,11 +440,10 @@ static int check_options(const slip_applied_options *o)
 	if (o == NULL)
 		return slip_set_error(SLIP_EINVAL, "watch_applied: options "
 		                                   "are NULL");
-	if (o->version != SLIP_APPLIED_OPTIONS_VERSION)
-		return slip_set_error(SLIP_EINVAL,
-		                      "watch_applied: options version %u, "
-		                      "expected %u",
-		                      o->version, SLIP_APPLIED_OPTIONS_VERSION);
+	if (slip__version_check(o->version, SLIP_APPLIED_OPTIONS_VERSION,
+	                        "watch_applied: options",
+	                        "SLIP_APPLIED_OPTIONS_INIT") != SLIP_OK)
+		return SLIP_EINVAL;
 	if (o->watcher == NULL)
 		return slip_set_error(SLIP_EINVAL, "watch_applied: watcher is "
 		                                   "NULL");

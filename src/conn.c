@@ -107,12 +107,10 @@ static int check_conn_options(const slip_conn_options *o)
 {
 	char q[SLIP_QUOTE_BUF];
 
-	if (o->version != SLIP_CONN_OPTIONS_VERSION)
-		return slip_set_error(
-		        SLIP_EINVAL,
-		        "conn_new: options version %u, expected "
-		        "%u (initialise with SLIP_CONN_OPTIONS_INIT)",
-		        o->version, (unsigned)SLIP_CONN_OPTIONS_VERSION);
+	if (slip__version_check(o->version, SLIP_CONN_OPTIONS_VERSION,
+	                        "conn_new: options",
+	                        "SLIP_CONN_OPTIONS_INIT") != SLIP_OK)
+		return SLIP_EINVAL;
 	if (o->url == NULL || o->url[0] == '\0')
 		return slip_set_error(SLIP_EINVAL, "conn_new: no URL");
 	for (size_t i = 0; o->url[i] != '\0'; i++)
@@ -343,12 +341,10 @@ static int check_config(const slip_store_config *cfg)
 {
 	const char *field = NULL;
 
-	if (cfg->version != SLIP_STORE_CONFIG_VERSION)
-		return slip_set_error(
-		        SLIP_EINVAL,
-		        "store_open: config version %u, expected "
-		        "%u (initialise with SLIP_STORE_CONFIG_INIT)",
-		        cfg->version, (unsigned)SLIP_STORE_CONFIG_VERSION);
+	if (slip__version_check(cfg->version, SLIP_STORE_CONFIG_VERSION,
+	                        "store_open: config",
+	                        "SLIP_STORE_CONFIG_INIT") != SLIP_OK)
+		return SLIP_EINVAL;
 	if (cfg->storage != SLIP_STORAGE_FILE &&
 	    cfg->storage != SLIP_STORAGE_MEMORY)
 		field = "storage (file or memory)";
@@ -494,14 +490,15 @@ SLIP_EXTERN slip_watcher *slip_store_watcher(slip_store *store)
 	return &store->watcher;
 }
 
-void *slip__store_impl(slip_store *store, const slip_backend *backend)
+SLIP_EXTERN void *slip_store_impl(slip_store *store,
+                                  const slip_backend *backend)
 {
-	if (store == NULL || store->conn->be != backend)
+	if (store == NULL || !slip__backend_is(store->conn->be, backend))
 		return NULL;
 	return store->impl;
 }
 
-int slip__store_check_connected(slip_store *store, const char *op)
+SLIP_EXTERN int slip_store_check_connected(slip_store *store, const char *op)
 {
 	return slip__conn_check(store->conn, op, store->name);
 }

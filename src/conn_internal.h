@@ -51,6 +51,12 @@ struct slip_store {
 /** The backend serving URL scheme @p scheme (@p len bytes), or NULL. */
 const slip_backend *slip__backend_find(const char *scheme, size_t len);
 
+/**
+ * True when @p used (a connection's table) is @p given, or the registry's
+ * copy of it (slip_backend_register() copies run-time tables).
+ */
+bool slip__backend_is(const slip_backend *used, const slip_backend *given);
+
 /** RFC 3986 scheme syntax: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
 bool slip__scheme_valid(const char *s, size_t len);
 

@@ -320,12 +320,10 @@ static int check_watch(const slip_watch_options *opts, slip_watch_options *o)
 {
 	if (opts != NULL)
 		*o = *opts;
-	if (o->version != SLIP_WATCH_OPTIONS_VERSION)
-		return slip_set_error(
-		        SLIP_EINVAL,
-		        "watch: options version %u, expected %u "
-		        "(initialise with SLIP_WATCH_OPTIONS_INIT)",
-		        o->version, (unsigned)SLIP_WATCH_OPTIONS_VERSION);
+	if (slip__version_check(o->version, SLIP_WATCH_OPTIONS_VERSION,
+	                        "watch: options",
+	                        "SLIP_WATCH_OPTIONS_INIT") != SLIP_OK)
+		return SLIP_EINVAL;
 	if (o->prefix == NULL)
 		o->prefix = "";
 	if (slip_prefix_validate(o->prefix) != SLIP_OK)
@@ -395,4 +393,16 @@ SLIP_EXTERN int slip_watch_prefix_from(slip_watcher *w, const char *prefix,
 	o.prefix = prefix;
 	o.from = cursor;
 	return slip_watch(w, &o, tx);
+}
+
+/* ------------------------------------------------------- cursor order */
+
+int slip__watcher_cursor_cmp(const slip_watcher *w, const slip_cursor *a,
+                             const slip_cursor *b)
+{
+	const slip_backend *be = w->store->conn->be;
+
+	if (be->cursor_cmp == NULL)
+		return slip_cursor_seq_cmp(a, b);
+	return be->cursor_cmp(a, b);
 }

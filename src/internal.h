@@ -1,15 +1,13 @@
 /*
- * src/internal.h — helpers shared inside the library (core and built-in
- * backends). Nothing here is exported: names carry the slip__ prefix and
- * the library is built with -fvisibility=hidden.
+ * src/internal.h — helpers private to the core (the .c files directly in
+ * src/). Backends never include this header (scripts/check-layers.sh):
+ * what they need from the core is in <slipstream/sys/backend.h>, and the
+ * portable helpers both use (byte order, clocks, hashing, base64, wiping)
+ * are in src/util/util.h, included from here. Nothing here is exported: names
+ * carry the slip__ prefix and the library is built with -fvisibility=hidden.
  *
- *   byte order      slip__put_u64be / slip__get_u64be, _u16le, _u32le
- *   clocks          slip__now_ns (monotonic), slip__realtime_ns,
- *                   slip__deadline_after_ms (for timed condition waits)
- *   cursors         slip__cursor_make / slip__cursor_split (seq + identity)
- *   entries         slip__entry_alloc (one block, value filled in place)
- *   base64          slip__base64_decode (for in-memory credentials)
- *   hashing         slip__hash_key (FNV-1a, for the in-process key maps)
+ *   versions        slip__version_check (every version up to the current)
+ *   cursors         slip__watcher_cursor_cmp (the backend's cursor order)
  */
 #ifndef SLIP_INTERNAL_H
 #define SLIP_INTERNAL_H
@@ -22,106 +20,32 @@
 #include <slipstream.h>
 #include <slipstream/sys/backend.h>
 
+#include "util/util.h"
+
 /* Error reporting: slip_set_error() (sys/backend.h) sets code + message. */
 
-/* ------------------------------------------------------------ byte order */
-
-static inline void slip__put_u64be(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static inline uint64_t slip__get_u64be(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static inline void slip__put_u16le(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v & 0xff);
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline uint16_t slip__get_u16le(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline void slip__put_u32le(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint32_t slip__get_u32le(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-/* --------------------------------------------------------------- hashing */
+/* ------------------------------------------------------------- versions */
 
 /**
- * FNV-1a over @p len bytes of @p key: short keys, good enough spread, and
- * no seed needed because the hash never leaves the process. Shared by the
- * replica's map, the resync tracker and the memory backend's key map.
+ * Checks the version field of a caller's versioned struct (an options
+ * struct, a store config, a backend table). Members are only ever appended,
+ * so every version from 1 up to @p current is accepted, as libgit2 does; a
+ * caller that reads a struct of an older version must read only the
+ * members that version had. 0 (not initialised) and versions newer than
+ * this library are SLIP_EINVAL with a message naming @p what and, when not
+ * NULL, the @p init macro to use.
  */
-uint64_t slip__hash_key(const char *key, size_t len);
-
-/* ---------------------------------------------------------------- clocks */
-
-/** Monotonic clock in nanoseconds. */
-int64_t slip__now_ns(void);
-/** Wall clock in nanoseconds since the epoch. */
-int64_t slip__realtime_ns(void);
-/**
- * Absolute CLOCK_MONOTONIC time @p timeout_ms (>= 0) from now, for
- * pthread_cond_timedwait on a condition variable set to that clock.
- */
-struct timespec slip__deadline_after_ms(int timeout_ms);
+int slip__version_check(unsigned version, unsigned current, const char *what,
+                        const char *init);
 
 /* --------------------------------------------------------------- cursors */
 
 /**
- * The 16-byte cursor of NATS and memory stores: @p seq (u64 big-endian)
- * followed by the store identity (creation time in ns, i64 big-endian).
+ * Orders two cursors of @p w's store with its backend's cursor_cmp (the
+ * sequence layout for a version-1 table without one): -1, 0, 1, or
+ * SLIP_CURSOR_UNORDERED. Neither may be the none cursor.
  */
-slip_cursor slip__cursor_make(uint64_t seq, int64_t identity);
-
-/**
- * Splits a NATS/memory cursor. 8-byte cursors (sequence only) are accepted
- * with *has_identity false. @return SLIP_OK or SLIP_EINVAL (other lengths).
- */
-int slip__cursor_split(const slip_cursor *c, uint64_t *seq, bool *has_identity,
-                       int64_t *identity);
-
-/* --------------------------------------------------------------- entries */
-
-/**
- * Allocates an entry of @p key_len key bytes and @p value_len value bytes
- * in one block; copies the key, NUL-terminates key and value, and leaves
- * the value bytes for the caller to fill through *value_out.
- * @return SLIP_OK or SLIP_ENOMEM.
- */
-int slip__entry_alloc(slip_entry **out, const char *key, size_t key_len,
-                      size_t value_len, uint8_t **value_out);
-
-/* ---------------------------------------------------------------- base64 */
-
-/**
- * Decodes standard (or URL-safe) base64, padding optional, whitespace
- * ignored. On SLIP_OK *out is malloc'd (NUL-terminated, caller frees;
- * wipe secrets before freeing). SLIP_EINVAL on bad input.
- */
-int slip__base64_decode(const char *in, uint8_t **out, size_t *out_len);
-
-/** Overwrites @p len bytes at @p p with zeros in a way not optimised out. */
-void slip__wipe(void *p, size_t len);
+int slip__watcher_cursor_cmp(const slip_watcher *w, const slip_cursor *a,
+                             const slip_cursor *b);
 
 #endif

@@ -4,9 +4,12 @@
  * The built-in tables (memory, and NATS when built with libnats) sit in a
  * static list and need no registration; slip_backend_register() appends
  * others at run time after checking the table's version and members. The
- * run-time list only grows and is guarded by one mutex.
+ * run-time list only grows and is guarded by one mutex; it holds copies of
+ * the registered tables at the current version's size, so a table built
+ * against an older header is never read past its end.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,10 +26,37 @@ static const slip_backend *const builtin_backends[] = {
 };
 #define N_BUILTIN (sizeof(builtin_backends) / sizeof(builtin_backends[0]))
 
+/* A table registered at run time: the caller's, and the copy in use. */
+struct registration {
+	const slip_backend *given;
+	slip_backend table;
+};
+
 /* Backends added at run time; append-only, guarded by registry_mu. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static const slip_backend **registered;
+static struct registration **registered;
 static size_t n_registered, cap_registered;
+
+/* Bytes a table of @p version holds: version 1 ends with watch. */
+static size_t table_size(unsigned version)
+{
+	if (version == 1)
+		return offsetof(slip_backend, watch) +
+		       sizeof(((slip_backend *)NULL)->watch);
+	return sizeof(slip_backend);
+}
+
+/* A full-size copy of @p be: members its version lacks are NULL. */
+static struct registration *table_copy(const slip_backend *be)
+{
+	struct registration *r = calloc(1, sizeof(*r));
+
+	if (r != NULL) {
+		r->given = be;
+		memcpy(&r->table, be, table_size(be->version));
+	}
+	return r;
+}
 
 /* Scheme characters as RFC 3986 allows them: ALPHA *( ALPHA DIGIT + - . ) */
 bool slip__scheme_valid(const char *s, size_t len)
@@ -103,10 +133,22 @@ const slip_backend *slip__backend_find(const char *scheme, size_t len)
 			return builtin_backends[i];
 	pthread_mutex_lock(&registry_mu);
 	for (size_t i = 0; i < n_registered && found == NULL; i++)
-		if (backend_accepts(registered[i], scheme, len))
-			found = registered[i];
+		if (backend_accepts(&registered[i]->table, scheme, len))
+			found = &registered[i]->table;
 	pthread_mutex_unlock(&registry_mu);
 	return found;
+}
+
+bool slip__backend_is(const slip_backend *used, const slip_backend *given)
+{
+	bool same = used == given;
+
+	pthread_mutex_lock(&registry_mu);
+	for (size_t i = 0; i < n_registered && !same; i++)
+		same = used == &registered[i]->table &&
+		       registered[i]->given == given;
+	pthread_mutex_unlock(&registry_mu);
+	return same;
 }
 
 /* each_scheme() callback: true (stop) on a malformed or taken scheme. */
@@ -128,8 +170,8 @@ static bool scheme_unusable(const char *tok, size_t len, void *arg)
 		if (backend_accepts(builtin_backends[i], tok, len))
 			owner = builtin_backends[i];
 	for (size_t i = 0; i < n_registered && owner == NULL; i++)
-		if (backend_accepts(registered[i], tok, len))
-			owner = registered[i];
+		if (backend_accepts(&registered[i]->table, tok, len))
+			owner = &registered[i]->table;
 	if (owner != NULL) {
 		slip_set_error(SLIP_EINVAL,
 		               "backend_register \"%s\": scheme \"%.*s\" is "
@@ -146,12 +188,10 @@ static int check_table(const slip_backend *be)
 	const char *missing = NULL;
 	int writers;
 
-	if (be->version != SLIP_BACKEND_VERSION)
-		return slip_set_error(
-		        SLIP_EINVAL,
-		        "backend_register: table version %u, this "
-		        "library speaks version %u",
-		        be->version, (unsigned)SLIP_BACKEND_VERSION);
+	if (slip__version_check(be->version, SLIP_BACKEND_VERSION,
+	                        "backend_register: table",
+	                        "SLIP_BACKEND_INIT") != SLIP_OK)
+		return SLIP_EINVAL;
 	if (be->name == NULL || be->name[0] == '\0')
 		return slip_set_error(SLIP_EINVAL,
 		                      "backend_register: table has no name");
@@ -180,6 +220,11 @@ static int check_table(const slip_backend *be)
 		        "backend_register \"%s\": required member "
 		        "%s is NULL",
 		        be->name, missing);
+	if (be->version >= 2 && be->watch != NULL && be->cursor_cmp == NULL)
+		return slip_set_error(SLIP_EINVAL,
+		                      "backend_register \"%s\": a table of "
+		                      "version %u with watch needs cursor_cmp",
+		                      be->name, be->version);
 	writers = (be->put != NULL) + (be->create != NULL) +
 	          (be->update != NULL) + (be->del != NULL) +
 	          (be->delete_version != NULL) + (be->purge != NULL);
@@ -213,7 +258,12 @@ SLIP_EXTERN int slip_backend_register(const slip_backend *backend)
 		                    "backend_register: out of memory");
 		goto done;
 	}
-	registered[n_registered++] = backend;
+	registered[n_registered] = table_copy(backend);
+	if (registered[n_registered] == NULL)
+		rc = slip_set_error(SLIP_ENOMEM,
+		                    "backend_register: out of memory");
+	else
+		n_registered++;
 done:
 	pthread_mutex_unlock(&registry_mu);
 	return rc;

@@ -339,11 +339,10 @@ static int check_options(const slip_replica_options *o)
 	if (o == NULL)
 		return slip_set_error(SLIP_EINVAL,
 		                      "replica_open: NULL options");
-	if (o->version != SLIP_REPLICA_OPTIONS_VERSION)
-		return slip_set_error(SLIP_EINVAL,
-		                      "replica_open: options version %u, "
-		                      "expected %u",
-		                      o->version, SLIP_REPLICA_OPTIONS_VERSION);
+	if (slip__version_check(o->version, SLIP_REPLICA_OPTIONS_VERSION,
+	                        "replica_open: options",
+	                        "SLIP_REPLICA_OPTIONS_INIT") != SLIP_OK)
+		return SLIP_EINVAL;
 	if (o->watcher == NULL && o->store == NULL)
 		return slip_set_error(
 		        SLIP_EINVAL, "replica_open: neither store nor watcher");
@@ -717,6 +716,8 @@ static int stopped_result(slip_replica *r, const char *op)
 	return slip_set_error(SLIP_ESHUTDOWN, "%s: the replica is closed", op);
 }
 
+/* The applied cursor's sequence: slip_replica_wait() is defined for the
+ * sequence cursor layout only (replica.h). */
 static uint64_t applied_seq(const slip_replica *r)
 {
 	uint64_t seq = 0;

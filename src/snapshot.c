@@ -332,8 +332,8 @@ static int make_entry(slip_entry **out, const slip__replay_item *it)
 	uint8_t *value;
 	slip_entry *e;
 
-	if (slip__entry_alloc(&e, (const char *)it->key, it->key_len,
-	                      it->value_len, &value) != SLIP_OK)
+	if (slip_entry_alloc(&e, (const char *)it->key, it->key_len,
+	                     it->value_len, &value) != SLIP_OK)
 		return SLIP_ENOMEM;
 	if (it->value_len > 0)
 		memcpy(value, it->value, it->value_len);

@@ -131,8 +131,8 @@ static int load_state(slip_snapshot_writer *w, const slip__replay *r)
 
 		if (!it->live)
 			continue;
-		if (slip__entry_alloc(&e, (const char *)it->key, it->key_len,
-		                      it->value_len, &v) != SLIP_OK)
+		if (slip_entry_alloc(&e, (const char *)it->key, it->key_len,
+		                     it->value_len, &v) != SLIP_OK)
 			return SLIP_ENOMEM;
 		if (it->value_len > 0)
 			memcpy(v, it->value, it->value_len);

@@ -1,12 +1,28 @@
 /*
  * src/types.c — the small value types of types.h: version tokens, cursors
- * and their text form, entries, entry and key lists, operation names.
+ * and their text form, entries, entry and key lists, operation names; the
+ * check of versioned structs; and the value-type helpers sys/backend.h
+ * gives backends (the sequence cursor layout, one-block entries).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "quote.h"
+
+/* -------------------------------------------------------------- versions */
+
+int slip__version_check(unsigned version, unsigned current, const char *what,
+                        const char *init)
+{
+	if (version >= 1 && version <= current)
+		return SLIP_OK;
+	return slip_set_error(
+	        SLIP_EINVAL, "%s version %u, this library accepts 1..%u%s%s%s",
+	        what, version, current,
+	        init != NULL ? " (initialise with " : "",
+	        init != NULL ? init : "", init != NULL ? ")" : "");
+}
 
 /* ---------------------------------------------------------------- version */
 
@@ -174,6 +190,83 @@ SLIP_EXTERN int slip_cursor_seq(const slip_cursor *c, uint64_t *out)
 	return SLIP_OK;
 }
 
+/* ------------------------------------------------ sequence cursor layout */
+
+SLIP_EXTERN slip_cursor slip_cursor_seq_make(uint64_t seq, int64_t identity)
+{
+	slip_cursor c;
+
+	memset(&c, 0, sizeof(c));
+	c.len = 16;
+	slip__put_u64be(c.bytes, seq);
+	slip__put_u64be(c.bytes + 8, (uint64_t)identity);
+	return c;
+}
+
+SLIP_EXTERN int slip_cursor_seq_split(const slip_cursor *c, uint64_t *seq,
+                                      bool *has_identity, int64_t *identity)
+{
+	if (c == NULL || (c->len != 8 && c->len != 16))
+		return slip_set_error(SLIP_EINVAL,
+		                      "cursor: expected 8 or 16 bytes, got %u",
+		                      c == NULL ? 0u : (unsigned)c->len);
+	*seq = slip__get_u64be(c->bytes);
+	*has_identity = c->len == 16;
+	*identity = c->len == 16 ? (int64_t)slip__get_u64be(c->bytes + 8) : 0;
+	return SLIP_OK;
+}
+
+SLIP_EXTERN int slip_cursor_seq_cmp(const slip_cursor *a, const slip_cursor *b)
+{
+	uint64_t sa, sb;
+	bool ia, ib;
+	int64_t da, db;
+
+	if (a == NULL || b == NULL || (a->len != 8 && a->len != 16) ||
+	    (b->len != 8 && b->len != 16))
+		return SLIP_CURSOR_UNORDERED;
+	slip_cursor_seq_split(a, &sa, &ia, &da);
+	slip_cursor_seq_split(b, &sb, &ib, &db);
+	if (ia && ib && da != db)
+		return SLIP_CURSOR_UNORDERED;
+	return sa < sb ? -1 : sa > sb;
+}
+
+/* --------------------------------------------------------- entry blocks */
+
+SLIP_EXTERN int slip_entry_alloc(slip_entry **out, const char *key,
+                                 size_t key_len, size_t value_len,
+                                 uint8_t **value_out)
+{
+	slip_entry *e;
+	char *k;
+	uint8_t *v;
+
+	*out = NULL;
+	if (key_len > SIZE_MAX / 2 ||
+	    value_len > SIZE_MAX / 2 - key_len - sizeof(*e) - 2)
+		return slip_set_error(SLIP_ENOMEM, "entry: size overflow");
+	/* Entry, value, then key: the value stays suitably aligned. */
+	e = malloc(sizeof(*e) + value_len + 1 + key_len + 1);
+	if (e == NULL)
+		return slip_set_error(SLIP_ENOMEM, "entry: out of memory");
+	memset(e, 0, sizeof(*e));
+	v = (uint8_t *)(e + 1);
+	k = (char *)v + value_len + 1;
+	v[value_len] = '\0';
+	if (key_len > 0)
+		memcpy(k, key, key_len);
+	k[key_len] = '\0';
+	e->key = k;
+	e->value = v;
+	e->value_len = value_len;
+	e->op = SLIP_OP_PUT;
+	if (value_out != NULL)
+		*value_out = v;
+	*out = e;
+	return SLIP_OK;
+}
+
 /* ------------------------------------------------------------------ entry */
 
 SLIP_EXTERN int slip_entry_new(slip_entry **out, const char *key,
@@ -198,7 +291,7 @@ SLIP_EXTERN int slip_entry_new(slip_entry **out, const char *key,
 		return slip_set_error(
 		        SLIP_EINVAL, "entry_new \"%.64s\": version of %u bytes",
 		        key, (unsigned)version->len);
-	rc = slip__entry_alloc(&e, key, strlen(key), value_len, &v);
+	rc = slip_entry_alloc(&e, key, strlen(key), value_len, &v);
 	if (rc != SLIP_OK)
 		return rc;
 	if (value_len > 0)
@@ -219,7 +312,7 @@ SLIP_EXTERN int slip_entry_dup(slip_entry **out, const slip_entry *e)
 	if (out == NULL || e == NULL || e->key == NULL)
 		return slip_set_error(SLIP_EINVAL, "entry_dup: NULL argument");
 	*out = NULL;
-	rc = slip__entry_alloc(&d, e->key, strlen(e->key), e->value_len, &v);
+	rc = slip_entry_alloc(&d, e->key, strlen(e->key), e->value_len, &v);
 	if (rc != SLIP_OK)
 		return rc;
 	if (e->value_len > 0)

@@ -5,6 +5,10 @@
  * revision sequence, per-key history limit, tombstones, CAS, purge, watch
  * from a cursor). These calls do what server-side retention does, so that
  * CursorExpired and bucket recreation can be exercised without a server.
+ *
+ * Not part of the umbrella <slipstream.h>: a backend's extras are included
+ * by the programs that use them, as libgit2 keeps git2/sys/mempack.h out
+ * of git2.h.
  */
 #ifndef SLIPSTREAM_MEMORY_H
 #define SLIPSTREAM_MEMORY_H

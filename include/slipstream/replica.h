@@ -116,6 +116,9 @@ SLIP_EXTERN int slip_replica_cursor(slip_replica *r, slip_cursor *out);
  * (the version a writer returned for a key in the replica's scope), at
  * most @p timeout_ms (negative: forever). Then slip_replica_get() shows
  * that write or a later one.
+ * Revisions are compared with the applied cursor's sequence, so this call
+ * needs a backend whose versions are revisions and whose cursors are in the
+ * sequence layout of sys/backend.h (the built-in nats and mem backends).
  * @return SLIP_OK; SLIP_ETIMEOUT; SLIP_EUNSUPPORTED when versions are not
  * 8-byte revisions; the loop's error (or SLIP_ESHUTDOWN after close) when
  * the loop has stopped short of @p rev. Thread-safe.

@@ -59,7 +59,8 @@ SLIP_EXTERN bool slip_version_eq(const slip_version *a, const slip_version *b);
 
 /**
  * Opaque position in a watch stream: save it, pass it back to resume.
- * len == 0 is "none" (watch from the beginning). On NATS and memory it is
+ * len == 0 is "none" (watch from the beginning). Each backend defines its
+ * layout and orders it (sys/backend.h, cursor_cmp). On NATS and memory it is
  * the u64 sequence of the last applied update, big-endian, followed by
  * 8 bytes naming the bucket's identity (its creation time), so a cursor
  * taken from a bucket that was deleted and recreated is detected. An 8-byte
@@ -92,7 +93,10 @@ SLIP_EXTERN int slip_cursor_to_string(const slip_cursor *c, char *buf,
 SLIP_EXTERN int slip_cursor_from_string(slip_cursor *out, const char *text);
 
 /**
- * Sequence part of a NATS/memory cursor (first 8 bytes, big-endian).
+ * Sequence part of a cursor in the sequence layout (first 8 bytes,
+ * big-endian; see slipstream/sys/backend.h), the layout of the built-in
+ * NATS and memory backends. Meaningless for a backend with another layout:
+ * the core itself orders cursors only through the backend's cursor_cmp.
  * @return SLIP_OK, or SLIP_EINVAL when the cursor is shorter than 8 bytes.
  */
 SLIP_EXTERN int slip_cursor_seq(const slip_cursor *c, uint64_t *out);

@@ -3,6 +3,8 @@
  * memory backend. Nothing to start: every case connects to one namespace
  * of this process, and history disappears through slip_mem_drop_before().
  */
+#include <slipstream/memory.h>
+
 #include "conformance.h"
 
 static const char *mem_url(void *ctx)

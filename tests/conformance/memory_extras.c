@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <slipstream/memory.h>
+
 #include "conformance.h"
 
 /* The suite's helpers connect through the fixture's URL. */

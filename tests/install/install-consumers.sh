@@ -33,6 +33,10 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" ||
 [ -f "$prefix/include/slipstream.h" ] || fail "slipstream.h not installed"
 [ -f "$prefix/include/slipstream/sys/backend.h" ] ||
 	fail "slipstream/sys/backend.h not installed"
+[ -f "$prefix/include/slipstream/memory.h" ] ||
+	fail "slipstream/memory.h not installed"
+! grep -q '^#include.*memory\.h' "$prefix/include/slipstream.h" ||
+	fail "slipstream.h includes the memory backend's extras"
 pc=$(find "$prefix" -name slipstream.pc | head -n 1)
 [ -n "$pc" ] || fail "slipstream.pc not installed"
 libdir=$(dirname "$(dirname "$pc")")

@@ -240,7 +240,7 @@ static void run_round(nu_case *c, nu_raw *raw, const round_spec *rs)
 		cseq = last > 300 ? last - 300 - (uint64_t)(rand() % 50) : 0;
 		slip_store_info info;
 		REQUIRE_OK(slip_store_get_info(c->store, &info));
-		from = slip__cursor_make(cseq, info.created_ns);
+		from = slip_cursor_seq_make(cseq, info.created_ns);
 		state_at(got, cseq, rs->prefix);
 	}
 	if (rs->race)

@@ -83,8 +83,8 @@ static void t_cursor_none(void)
 
 static void t_cursor_roundtrip(void)
 {
-	slip_cursor c =
-	        slip__cursor_make(0x1122334455667788ull, 0x0123456789abcdefll);
+	slip_cursor c = slip_cursor_seq_make(0x1122334455667788ull,
+	                                     0x0123456789abcdefll);
 	slip_cursor back;
 	char buf[SLIP_CURSOR_STRLEN];
 
@@ -125,7 +125,7 @@ static void t_cursor_rejects(void)
 	        {"00\n", "bad character 0x0a at offset 2"},
 	};
 	char toolong[2 * SLIP_CURSOR_MAX + 3];
-	slip_cursor c = slip__cursor_make(7, 9);
+	slip_cursor c = slip_cursor_seq_make(7, 9);
 	slip_cursor keep = c;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -153,7 +153,7 @@ static void t_cursor_rejects(void)
 
 static void t_cursor_buffer_small(void)
 {
-	slip_cursor c = slip__cursor_make(1, 2);
+	slip_cursor c = slip_cursor_seq_make(1, 2);
 	char buf[SLIP_CURSOR_STRLEN];
 
 	CHECK_RC(slip_cursor_to_string(&c, buf, 32), SLIP_EINVAL);
@@ -168,22 +168,22 @@ static void t_cursor_buffer_small(void)
 
 static void t_cursor_split(void)
 {
-	slip_cursor c = slip__cursor_make(42, -5);
+	slip_cursor c = slip_cursor_seq_make(42, -5);
 	uint64_t seq = 0;
 	int64_t id = 0;
 	bool has = false;
 
 	CHECK(c.len == 16);
-	CHECK_OK(slip__cursor_split(&c, &seq, &has, &id));
+	CHECK_OK(slip_cursor_seq_split(&c, &seq, &has, &id));
 	CHECK(seq == 42 && has && id == -5);
 	CHECK_OK(slip_cursor_seq(&c, &seq));
 	CHECK(seq == 42);
 	/* An 8-byte cursor (sequence only), as the reference writes. */
 	c.len = 8;
-	CHECK_OK(slip__cursor_split(&c, &seq, &has, &id));
+	CHECK_OK(slip_cursor_seq_split(&c, &seq, &has, &id));
 	CHECK(seq == 42 && !has);
 	c.len = 12;
-	CHECK_RC(slip__cursor_split(&c, &seq, &has, &id), SLIP_EINVAL);
+	CHECK_RC(slip_cursor_seq_split(&c, &seq, &has, &id), SLIP_EINVAL);
 	c.len = 4;
 	CHECK_RC(slip_cursor_seq(&c, &seq), SLIP_EINVAL);
 }

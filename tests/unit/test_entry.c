@@ -64,7 +64,7 @@ static void t_entry_dup(void)
 
 	REQUIRE_OK(slip_entry_new(&e, "a/b", bin, 4, &v, SLIP_OP_PURGE));
 	e->flags = SLIP_ENTRY_SYNTHETIC;
-	e->cursor = slip__cursor_make(5, 6);
+	e->cursor = slip_cursor_seq_make(5, 6);
 	e->pending = 3;
 	e->created_ns = 1234;
 	REQUIRE_OK(slip_entry_dup(&d, e));
@@ -88,14 +88,14 @@ static void t_entry_alloc(void)
 	slip_entry *e = NULL;
 	uint8_t *v = NULL;
 
-	REQUIRE_OK(slip__entry_alloc(&e, "keyXXX", 3, 6, &v));
+	REQUIRE_OK(slip_entry_alloc(&e, "keyXXX", 3, 6, &v));
 	CHECK(strcmp(e->key, "key") == 0);
 	CHECK(v == e->value && e->value_len == 6 && v[6] == '\0');
 	memcpy(v, "abcdef", 6);
 	CHECK(memcmp(e->value, "abcdef", 6) == 0);
 	CHECK(strcmp(e->key, "key") == 0);
 	slip_entry_free(e);
-	CHECK_RC(slip__entry_alloc(&e, "k", 1, SIZE_MAX - 8, &v), SLIP_ENOMEM);
+	CHECK_RC(slip_entry_alloc(&e, "k", 1, SIZE_MAX - 8, &v), SLIP_ENOMEM);
 	CHECK(e == NULL);
 }
 

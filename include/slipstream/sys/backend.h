@@ -32,14 +32,30 @@
 extern "C" {
 #endif
 
-#define SLIP_BACKEND_VERSION 1
+/**
+ * The table version this header describes. Members are only ever appended;
+ * the version goes up once per release that appends some, and the library
+ * accepts a table of every version from 1 up to this one (members a table's
+ * version does not have read as NULL). Version 1 ends with watch; version 2
+ * appends cursor_cmp and what follows it.
+ */
+#define SLIP_BACKEND_VERSION 2
+
+/**
+ * Starts a table's designated initialiser with its version:
+ * `static const slip_backend b = {SLIP_BACKEND_INIT, .name = "x", ...};`
+ */
+#define SLIP_BACKEND_INIT .version = SLIP_BACKEND_VERSION
+
+/** cursor_cmp's answer for two cursors that have no order between them. */
+#define SLIP_CURSOR_UNORDERED 2
 
 /** store_open out_roles bits. */
 #define SLIP_ROLE_WRITE 0x1u /**< the store is writable */
 #define SLIP_ROLE_WATCH 0x2u /**< the store can stream (watch) */
 
 typedef struct slip_backend {
-	/** Must be SLIP_BACKEND_VERSION. */
+	/** SLIP_BACKEND_VERSION (set it with SLIP_BACKEND_INIT). */
 	unsigned version;
 	/** Name reported by slip_conn_backend_name() ("nats", "mem"). */
 	const char *name;
@@ -129,6 +145,20 @@ typedef struct slip_backend {
 	 */
 	int (*watch)(void *store, const slip_watch_options *opts,
 	             slip_chan *tx);
+
+	/* ----------------- cursor order (version 2; must be set with watch) */
+
+	/**
+	 * Orders two cursors this backend's watch produced: -1, 0 or 1 as
+	 * @p a lies before, at or after @p b in the store's update stream, or
+	 * SLIP_CURSOR_UNORDERED when they cannot be compared (another shape,
+	 * another store identity). Neither is the none cursor. The core uses
+	 * it to drop updates at or before a resume point (watch_applied) and
+	 * never decodes cursors itself. Cursors in the sequence layout (below)
+	 * use slip_cursor_seq_cmp. NULL in a version-1 table: the core assumes
+	 * the sequence layout, as version 1 did.
+	 */
+	int (*cursor_cmp)(const slip_cursor *a, const slip_cursor *b);
 } slip_backend;
 
 /**
@@ -139,6 +169,60 @@ typedef struct slip_backend {
  * scheme already taken), SLIP_ENOMEM.
  */
 SLIP_EXTERN int slip_backend_register(const slip_backend *backend);
+
+/* ------------------------------------------------ what backends build with */
+
+/**
+ * Allocates an entry of @p key_len key bytes and @p value_len value bytes
+ * in one block, as slip_entry_free() expects: copies the key,
+ * NUL-terminates key and value, sets op to SLIP_OP_PUT and everything else
+ * to zero, and leaves the value bytes for the caller to fill through
+ * *value_out (may be NULL). @return SLIP_OK or SLIP_ENOMEM.
+ */
+SLIP_EXTERN int slip_entry_alloc(slip_entry **out, const char *key,
+                                 size_t key_len, size_t value_len,
+                                 uint8_t **value_out);
+
+/*
+ * The sequence cursor layout, used by the built-in nats and mem backends
+ * and free for any backend whose updates carry an increasing u64 sequence:
+ * the sequence (8 bytes, big-endian), then optionally the store's identity
+ * (8 bytes, i64 big-endian, e.g. its creation time) so that a cursor taken
+ * before the store was deleted and recreated is told apart. The public
+ * slip_cursor_seq() (types.h) reads the sequence back.
+ */
+
+/** A 16-byte sequence cursor: @p seq, then @p identity. */
+SLIP_EXTERN slip_cursor slip_cursor_seq_make(uint64_t seq, int64_t identity);
+
+/**
+ * Splits a sequence cursor. 8-byte cursors (sequence only) are accepted with
+ * *has_identity false. @return SLIP_OK or SLIP_EINVAL (other lengths).
+ */
+SLIP_EXTERN int slip_cursor_seq_split(const slip_cursor *c, uint64_t *seq,
+                                      bool *has_identity, int64_t *identity);
+
+/**
+ * cursor_cmp for the sequence layout: orders by sequence, and answers
+ * SLIP_CURSOR_UNORDERED for other lengths or two different identities.
+ */
+SLIP_EXTERN int slip_cursor_seq_cmp(const slip_cursor *a, const slip_cursor *b);
+
+/**
+ * The backend's own store object behind the public @p store, or NULL when
+ * @p store is NULL or belongs to a backend other than @p backend (the table
+ * passed to slip_backend_register(), or a built-in's). No message is set.
+ * This is how a backend writes extras on public handles, such as
+ * slip_mem_drop_before() (slipstream/memory.h).
+ */
+SLIP_EXTERN void *slip_store_impl(slip_store *store,
+                                  const slip_backend *backend);
+
+/**
+ * SLIP_OK while @p store's connection is connected, else
+ * SLIP_ENOTCONNECTED with a message naming @p op and the store.
+ */
+SLIP_EXTERN int slip_store_check_connected(slip_store *store, const char *op);
 
 /**
  * Sets this thread's last error (code and printf-style message) and returns

@@ -507,7 +507,7 @@ int slip__mem_rec_entry(slip_entry **out, const mem_rec *r, bool with_value)
 	size_t vlen = with_value ? r->value_len : 0;
 	uint8_t *v;
 	slip_entry *e;
-	int rc = slip__entry_alloc(&e, r->key->name, r->key->len, vlen, &v);
+	int rc = slip_entry_alloc(&e, r->key->name, r->key->len, vlen, &v);
 
 	if (rc != SLIP_OK)
 		return rc;

@@ -18,8 +18,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "internal.h"
+#include <slipstream.h>
+#include <slipstream/memory.h>
+#include <slipstream/sys/backend.h>
+
 #include "util/map.h"
+#include "util/util.h"
+
+/** This backend's table (memory.c), registered by the core as "mem". */
+extern const slip_backend slip__backend_memory;
 
 typedef struct mem_key mem_key;
 

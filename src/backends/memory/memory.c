@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends.h"
 #include "mem.h"
 #include "util/grow.h"
 
@@ -596,14 +595,14 @@ static int mem_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 
 SLIP_EXTERN int slip_mem_drop_before(slip_store *store, uint64_t revision)
 {
-	mem_store *s = slip__store_impl(store, &slip__backend_memory);
+	mem_store *s = slip_store_impl(store, &slip__backend_memory);
 	mem_bucket *b;
 	int rc;
 
 	if (s == NULL)
 		return slip_set_error(SLIP_EINVAL,
 		                      "mem_drop_before: not a memory store");
-	rc = slip__store_check_connected(store, "mem_drop_before");
+	rc = slip_store_check_connected(store, "mem_drop_before");
 	if (rc == SLIP_OK)
 		rc = lock_bucket(s, "mem_drop_before", s->name, &b);
 	if (rc != SLIP_OK)
@@ -616,7 +615,7 @@ SLIP_EXTERN int slip_mem_drop_before(slip_store *store, uint64_t revision)
 /* ------------------------------------------------------------------ table */
 
 const slip_backend slip__backend_memory = {
-        .version = SLIP_BACKEND_VERSION,
+        SLIP_BACKEND_INIT,
         .name = "mem",
         .schemes = "mem",
         .conn_new = mem_conn_new,
@@ -639,4 +638,5 @@ const slip_backend slip__backend_memory = {
         .delete_version = mem_delete_version,
         .purge = mem_purge,
         .watch = mem_watch,
+        .cursor_cmp = slip_cursor_seq_cmp,
 };

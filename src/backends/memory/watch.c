@@ -107,7 +107,7 @@ static int watch_start(mem_watch *w, const slip_watch_options *opts)
 	bool has_id = false, from = !slip_cursor_is_none(opts->from);
 	int rc = SLIP_OK;
 
-	if (from && slip__cursor_split(opts->from, &seq, &has_id, &id) != 0)
+	if (from && slip_cursor_seq_split(opts->from, &seq, &has_id, &id) != 0)
 		return slip_set_error(
 		        SLIP_EINVAL,
 		        "watch \"%s\": a cursor of %u bytes is not "
@@ -167,7 +167,7 @@ static int batch_add(mem_watch *w, const mem_rec *r)
 
 	if (rc != SLIP_OK)
 		return rc;
-	e->cursor = slip__cursor_make(r->seq, w->b->identity);
+	e->cursor = slip_cursor_seq_make(r->seq, w->b->identity);
 	if (!w->caught_up) {
 		w->sent++;
 		e->pending = w->expected > w->sent ? w->expected - w->sent : 0;
@@ -289,12 +289,12 @@ static int send_batch(mem_watch *w)
 static int send_marker(mem_watch *w)
 {
 	slip_entry *e;
-	int rc = slip__entry_alloc(&e, "", 0, 0, NULL);
+	int rc = slip_entry_alloc(&e, "", 0, 0, NULL);
 
 	if (rc != SLIP_OK)
 		return rc;
 	e->op = SLIP_OP_CAUGHT_UP;
-	e->cursor = slip__cursor_make(w->pos, w->b->identity);
+	e->cursor = slip_cursor_seq_make(w->pos, w->b->identity);
 	return send_one(w, e);
 }
 

@@ -5,11 +5,10 @@
  * one concern per file: conn.c + url.c (connection), store.c (buckets),
  * read.c, write.c, watch.c.
  */
-#include "backends.h"
 #include "nats_backend.h"
 
 const slip_backend slip__backend_nats = {
-        .version = SLIP_BACKEND_VERSION,
+        SLIP_BACKEND_INIT,
         .name = "nats",
         .schemes = "nats,tls",
         .conn_new = slip__nats_conn_new,
@@ -32,4 +31,5 @@ const slip_backend slip__backend_nats = {
         .delete_version = slip__nats_delete_version,
         .purge = slip__nats_purge,
         .watch = slip__nats_watch,
+        .cursor_cmp = slip_cursor_seq_cmp,
 };

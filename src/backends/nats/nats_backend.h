@@ -16,7 +16,13 @@
 
 #include <nats/nats.h>
 
-#include "internal.h"
+#include <slipstream.h>
+#include <slipstream/sys/backend.h>
+
+#include "util/util.h"
+
+/** This backend's table (backend.c), registered by the core as "nats,tls". */
+extern const slip_backend slip__backend_nats;
 
 /* JetStream API error codes this backend reacts to. */
 #define SLIP_NATS_ERR_STREAM_NOT_FOUND     10059

@@ -156,7 +156,7 @@ int slip__nats_msg_entry(const slip_nats_store *st, natsMsg *m,
 	}
 	uint8_t *v = NULL;
 	slip_entry *e = NULL;
-	int rc = slip__entry_alloc(&e, key, strlen(key), vlen, &v);
+	int rc = slip_entry_alloc(&e, key, strlen(key), vlen, &v);
 	if (rc != SLIP_OK)
 		return rc;
 	if (vlen > 0)
@@ -226,7 +226,7 @@ static int read_one(void *store, const char *key, bool with_tombstones,
 		                      ? (size_t)natsMsg_GetDataLength(m)
 		                      : 0;
 		uint8_t *v = NULL;
-		rc = slip__entry_alloc(out, key, klen, vlen, &v);
+		rc = slip_entry_alloc(out, key, klen, vlen, &v);
 		if (rc == SLIP_OK) {
 			if (vlen > 0)
 				memcpy(v, natsMsg_GetData(m), vlen);

@@ -176,7 +176,7 @@ static int send_marker(watch_state *w)
 {
 	slip_entry *e = NULL;
 	uint8_t *v = NULL;
-	int rc = slip__entry_alloc(&e, "", 0, 0, &v);
+	int rc = slip_entry_alloc(&e, "", 0, 0, &v);
 	if (rc != SLIP_OK)
 		return rc;
 	uint64_t pos =
@@ -184,7 +184,7 @@ static int send_marker(watch_state *w)
 	if (w->has_cursor && w->from_seq > pos)
 		pos = w->from_seq;
 	e->op = SLIP_OP_CAUGHT_UP;
-	e->cursor = slip__cursor_make(pos, w->identity);
+	e->cursor = slip_cursor_seq_make(pos, w->identity);
 	return deliver(w, e);
 }
 
@@ -365,7 +365,8 @@ static int on_message(watch_state *w, natsMsg *m)
 		rc = slip__nats_msg_entry(w->st, m, &meta, slip__nats_msg_op(m),
 		                          false, &e);
 		if (rc == SLIP_OK && e != NULL) {
-			e->cursor = slip__cursor_make(meta.sseq, w->identity);
+			e->cursor =
+			        slip_cursor_seq_make(meta.sseq, w->identity);
 			rc = deliver(w, e);
 		}
 	}
@@ -503,8 +504,8 @@ static int prepare(watch_state *w, const slip_watch_options *opts)
 	if (opts->from != NULL && !slip_cursor_is_none(opts->from)) {
 		bool has_id = false;
 		int64_t id = 0;
-		if (slip__cursor_split(opts->from, &w->from_seq, &has_id,
-		                       &id) != SLIP_OK)
+		if (slip_cursor_seq_split(opts->from, &w->from_seq, &has_id,
+		                          &id) != SLIP_OK)
 			return slip_set_error(SLIP_EINVAL,
 			                      "watch \"%s\": not a NATS cursor",
 			                      w->st->name);

@@ -1,12 +1,14 @@
 /*
  * tests/install/consumer/consumer.c — the smallest real user of an
  * installed Slipstream: connect to mem://x, put a value, read it back,
- * print it. Built against the installed copy by install-consumers.sh.
+ * print it; and call the memory backend's extra through its own header. Built
+ * against the installed copy by install-consumers.sh.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <slipstream.h>
+#include <slipstream/memory.h> /* a backend's extras: not in the umbrella */
 
 int main(void)
 {
@@ -28,6 +30,9 @@ int main(void)
 		rc = slip_reader_get(slip_store_reader(store), "greeting", &e);
 	if (rc == SLIP_OK && e == NULL)
 		rc = SLIP_ENOTFOUND;
+	/* Revision 1 is the first: nothing below it to drop. */
+	if (rc == SLIP_OK)
+		rc = slip_mem_drop_before(store, 1);
 	if (rc != SLIP_OK) {
 		fprintf(stderr, "consumer: %s: %s\n", slip_err_name(rc),
 		        slip_last_error());

@@ -1,14 +1,15 @@
 /*
- * src/util.c — small helpers declared in internal.h and shared by the core
- * and the built-in backends: clocks, the seq+identity cursor layout, the
- * one-block entry allocator, key hashing, base64 decoding and memory
- * wiping.
+ * src/util/util.c — the portable helpers of src/util/util.h, shared by the
+ * core and the built-in backends: key hashing, clocks, base64 decoding and
+ * memory wiping. Nothing here knows about connections, stores or backends.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include <slipstream/sys/backend.h>
+
+#include "util.h"
 
 /* --------------------------------------------------------------- hashing */
 
@@ -55,66 +56,6 @@ struct timespec slip__deadline_after_ms(int timeout_ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
-}
-
-/* --------------------------------------------------------------- cursors */
-
-slip_cursor slip__cursor_make(uint64_t seq, int64_t identity)
-{
-	slip_cursor c;
-
-	memset(&c, 0, sizeof(c));
-	c.len = 16;
-	slip__put_u64be(c.bytes, seq);
-	slip__put_u64be(c.bytes + 8, (uint64_t)identity);
-	return c;
-}
-
-int slip__cursor_split(const slip_cursor *c, uint64_t *seq, bool *has_identity,
-                       int64_t *identity)
-{
-	if (c == NULL || (c->len != 8 && c->len != 16))
-		return slip_set_error(SLIP_EINVAL,
-		                      "cursor: expected 8 or 16 bytes, got %u",
-		                      c == NULL ? 0u : (unsigned)c->len);
-	*seq = slip__get_u64be(c->bytes);
-	*has_identity = c->len == 16;
-	*identity = c->len == 16 ? (int64_t)slip__get_u64be(c->bytes + 8) : 0;
-	return SLIP_OK;
-}
-
-/* --------------------------------------------------------------- entries */
-
-int slip__entry_alloc(slip_entry **out, const char *key, size_t key_len,
-                      size_t value_len, uint8_t **value_out)
-{
-	slip_entry *e;
-	char *k;
-	uint8_t *v;
-
-	*out = NULL;
-	if (key_len > SIZE_MAX / 2 ||
-	    value_len > SIZE_MAX / 2 - key_len - sizeof(*e) - 2)
-		return slip_set_error(SLIP_ENOMEM, "entry: size overflow");
-	/* Entry, value, then key: the value stays suitably aligned. */
-	e = malloc(sizeof(*e) + value_len + 1 + key_len + 1);
-	if (e == NULL)
-		return slip_set_error(SLIP_ENOMEM, "entry: out of memory");
-	memset(e, 0, sizeof(*e));
-	v = (uint8_t *)(e + 1);
-	k = (char *)v + value_len + 1;
-	v[value_len] = '\0';
-	if (key_len > 0)
-		memcpy(k, key, key_len);
-	k[key_len] = '\0';
-	e->key = k;
-	e->value = v;
-	e->value_len = value_len;
-	e->op = SLIP_OP_PUT;
-	if (value_out != NULL)
-		*value_out = v;
-	*out = e;
-	return SLIP_OK;
 }
 
 /* ---------------------------------------------------------------- base64 */
