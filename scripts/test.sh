@@ -4,7 +4,8 @@
 #
 # Stages (each prints its time):
 #   1. setup         apt-get packages + npm ci (scripts/setup.sh --tests)
-#   2. static checks formatting, banned calls, headers compile alone
+#   2. static checks formatting, banned calls, layers and cited files
+#                    (scripts/check-layers.sh), headers compile alone
 #   3. gcc build     -Werror, whole ctest suite, exported-symbol check
 #   3b. valgrind     memcheck over the unit, memory, snapshot and applied-mem
 #                    tests (a leak or error fails the test)
@@ -27,6 +28,7 @@ if [ "${SLIP_SKIP_SETUP:-0}" != 1 ]; then scripts/setup.sh --tests; fi
 stage "2. static checks"
 scripts/check-format.sh
 scripts/check-banned.sh
+scripts/check-layers.sh
 for h in include/slipstream.h include/slipstream/*.h include/slipstream/sys/*.h; do
   for cc in gcc clang; do
     echo "#include \"$root/$h\"" | $cc -std=c11 -pedantic -Wall -Wextra -Werror -x c -c - -o /dev/null

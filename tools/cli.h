@@ -5,7 +5,7 @@
  *   errors          cli_fail / cli_lib_fail keep the message main() prints;
  *                   cli_exit_code() is the one map from SLIP_E* to exit codes
  *   connection      cli_open_store / cli_connect from the connection flags
- *   output          json.c (records, escaping) and progress.c
+ *   output          output.c (records, escaping) and progress.c
  *   commands        one cmd_* function per subcommand, split by concern
  *
  * Commands return SLIP_OK or a negative SLIP_E* code; usage mistakes are

@@ -1,6 +1,6 @@
 /*
  * tests/conformance/conformance.c — the backend conformance suite: every
- * behaviour DESIGN.md requires of a backend, written once against the
+ * behaviour docs/design.md requires of a backend, written once against the
  * public API and linked with one fixture file per backend (fixture_*.c).
  *
  * Divisions: values and reads, prefixes, CAS, purge and history, watch

@@ -11,6 +11,10 @@
  *
  * Locking: every field marked "lock" is guarded by the bucket's mutex; the
  * slip__mem_* functions that take a bucket expect the caller to hold it.
+ * Lock order, outermost first: a store handle's mu (memory.c), then the
+ * namespace registry's registry_mu (memory.c), then a bucket's lock. A
+ * thread holding a bucket's lock takes no other lock, and no lock is held
+ * while an entry is sent to a channel or handed to a callback.
  */
 #ifndef SLIP_MEM_H
 #define SLIP_MEM_H
@@ -73,6 +77,7 @@ typedef struct mem_bucket {
 	atomic_bool deleted;
 	int64_t identity; /* creation time in ns, unique per creation */
 	mem_config cfg;
+	/* Innermost lock: taken last, after mem_store.mu and registry_mu. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* broadcast on append, delete and close */
 

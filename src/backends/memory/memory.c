@@ -24,7 +24,8 @@ typedef struct mem_ns {
 	char name[];
 } mem_ns;
 
-/* Guards the namespace list, every namespace's bucket list and refs. */
+/* Guards the namespace list, every namespace's bucket list and refs.
+ * Lock order (mem.h): mem_store.mu, then this, then a bucket's lock. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static mem_ns *namespaces;
 /* Last bucket identity handed out (registry lock): strictly increasing. */
@@ -206,7 +207,7 @@ static int closed_error(const char *op, const char *what)
 
 typedef struct mem_store {
 	mem_conn *conn;
-	pthread_mutex_t mu; /* guards b */
+	pthread_mutex_t mu; /* guards b; outermost: before registry_mu */
 	mem_bucket *b;      /* holds a reference */
 	char name[];
 } mem_store;

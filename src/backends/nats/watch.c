@@ -80,7 +80,7 @@ static int stream_facts(watch_state *w, jsStreamInfo **si)
 	return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
 }
 
-/* DESIGN.md: the cursor is usable only if every later update is held. */
+/* docs/design.md, "Cursors": usable only if every later update is held. */
 static int check_cursor(watch_state *w, const jsStreamInfo *si,
                         const char *when)
 {
