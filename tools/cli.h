@@ -175,6 +175,7 @@ int cmd_watch(const cli_opts *o);
 int cmd_mirror(const cli_opts *o);
 int cmd_snapshot(const cli_opts *o, const char *sub);
 int cmd_bucket(const cli_opts *o, const char *sub);
+int cmd_server(const cli_opts *o);
 
 /* ---------------------------------------------------------------- signals */
 

@@ -158,6 +158,12 @@ static const cmd_def cmd_table[] = {
          "Configuration, counts, sizes and current cursor of NAME.\n"},
         {"bucket", "rm", G_CONN | G_HELP, 1, 1, "bucket rm NAME",
          "Deletes NAME and all its data. Exit 1 when it does not exist.\n"},
+        {"server", NULL, G_CONN | G_JSON | G_HELP, 0, 0, "server",
+         "Connects and prints the backend, the server's version and\n"
+         "JetStream API level, whether it is a cluster, and what it\n"
+         "supports: serializable compare-and-set, multi-filter watches\n"
+         "(nats-server 2.10+), per-message TTL and batch get (2.11+),\n"
+         "atomic batch publish (2.12+).\n"},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -373,6 +379,8 @@ static int run(const cmd_def *c, cli_opts *o)
 		return cmd_mirror(o);
 	if (strcmp(n, "snapshot") == 0)
 		return cmd_snapshot(o, c->sub);
+	if (strcmp(n, "server") == 0)
+		return cmd_server(o);
 	return cmd_bucket(o, c->sub);
 }
 

@@ -875,6 +875,63 @@ static void t_connection_errors(void)
 	slip_natsd_free(auth);
 }
 
+/*
+ * `server`: the version printed is the running server's, and each feature
+ * line is the answer for that version (text and --json); the memory
+ * backend names no version and has every feature.
+ */
+static void t_server(void)
+{
+	run_result r;
+	jobj o[2];
+	size_t n;
+	int maj = 0, min = 0, pat = 0;
+	char want[48];
+
+	CLI(&r, NULL, "server", "--url", url());
+	CHECK_EXIT(r, 0);
+	REQUIRE(slip_natsd_version(server, &maj, &min, &pat) == 0);
+	snprintf(want, sizeof(want), "server version:      %d.%d.%d", maj, min,
+	         pat);
+	CHECK(strstr(r.out, want) != NULL);
+	CHECK(strstr(r.out, "cluster:             no") != NULL);
+	CHECK(strstr(r.out, "serializable CAS:    yes") != NULL);
+	CHECK(strstr(r.out, slip_natsd_at_least(server, 2, 10, 0)
+	                            ? "multi-filter watch:  yes"
+	                            : "multi-filter watch:  no") != NULL);
+	CHECK(strstr(r.out, slip_natsd_at_least(server, 2, 12, 0)
+	                            ? "atomic batch:        yes"
+	                            : "atomic batch:        no") != NULL);
+	run_free(&r);
+
+	CLI(&r, NULL, "server", "--url", url(), "--json");
+	CHECK_EXIT(r, 0);
+	snprintf(want, sizeof(want), "%d.%d.%d", maj, min, pat);
+	if (lines(&r, o, 2, &n) == 0 && n == 1) {
+		CHECK(strcmp(json_str(&o[0], "backend"), "nats") == 0);
+		CHECK(strcmp(json_str(&o[0], "server_version"), want) == 0);
+		CHECK((json_num(&o[0], "api_level") >= 1) ==
+		      slip_natsd_at_least(server, 2, 11, 0));
+		free_lines(o, n);
+	} else {
+		CHECK(!"server --json: one object");
+	}
+	CHECK(strstr(r.out, slip_natsd_at_least(server, 2, 11, 0)
+	                            ? "\"msg_ttl\":true"
+	                            : "\"msg_ttl\":false") != NULL);
+	run_free(&r);
+
+	CLI(&r, NULL, "server", "--url", "mem://cli-server");
+	CHECK_EXIT(r, 0);
+	CHECK(strstr(r.out, "server version:      (none)") != NULL);
+	CHECK(strstr(r.out, "atomic batch:        yes") != NULL);
+	run_free(&r);
+
+	CLI(&r, NULL, "server", "extra", "--url", url());
+	CHECK_EXIT(r, 2);
+	run_free(&r);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_help_and_usage),
         SLIP_TEST(t_bucket_create_info_rm),
@@ -885,6 +942,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_mirror),
         SLIP_TEST(t_snapshot_files),
         SLIP_TEST(t_connection_errors),
+        SLIP_TEST(t_server),
         {0},
 };
 

@@ -198,8 +198,8 @@ static void t_server_markers(void)
 	REQUIRE_OK(nu_raw_open(&raw, nu_url()));
 	nu_bucket(c.bucket, sizeof(c.bucket));
 	if (!raw_marker_bucket(&raw, c.bucket, 1000, 5000)) {
-		printf("# skip: this nats-server has no limit markers "
-		       "(they need 2.11 or newer)\n");
+		slip_test_skip("this nats-server has no limit markers "
+		               "(they need 2.11 or newer)");
 		char stream[96];
 		snprintf(stream, sizeof(stream), "KV_%s", c.bucket);
 		js_DeleteStream(raw.js, stream, NULL, NULL);

@@ -10,8 +10,10 @@
  *
  * Arguments filter cases by substring. Each case runs in-process in order;
  * a failed CHECK records the failure and continues, REQUIRE returns from the
- * case. The run ends with the plain closing line "N passed, N failed" and
- * exits non-zero on any failure.
+ * case. A case that cannot run on the server at hand (it needs a newer
+ * nats-server) calls slip_test_skip() with the reason and returns. The run
+ * ends with the plain closing line "N passed, N failed, N skipped" and exits
+ * non-zero on any failure (or when nothing passed or skipped).
  */
 #ifndef SLIP_TEST_H
 #define SLIP_TEST_H
@@ -37,6 +39,15 @@ int slip_test_main(int argc, char **argv, const slip_test_case *cases);
 /** Records a failure of the current case (printf-style detail). */
 void slip_test_fail(const char *file, int line, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/**
+ * Marks the current case skipped and prints "skip - <case>: <reason>". When
+ * SLIP_TEST_SKIP_LOG names a file the line "<program> <case>: <reason>" is
+ * appended to it, so scripts/test.sh can list every skip per server. Use
+ * only for a server that lacks what the case needs (say which version
+ * does); the caller returns right after.
+ */
+void slip_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /** Failures recorded in the current case so far. */
 int slip_test_case_failures(void);
