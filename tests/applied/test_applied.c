@@ -275,9 +275,60 @@ static bool c_wait_caught_up(consumer *c, uint64_t n, int ms)
 
 /* -------------------------------------------------------------- setup */
 
-static bool open_fx(fx *f, const char *what)
+/*
+ * The per-case fixture: a fresh bucket named after the case
+ * (SLIP_TEST_F(.., bucket_setup, bucket_teardown)), and with
+ * snapshot_setup also a temporary directory and a snapshot path in it.
+ */
+static struct {
+	fx f;
+	bool open;
+	char dir[256];
+	char path[300];
+} S;
+
+static void bucket_setup(void)
 {
-	return fx_open_fresh(f, g_url, "applied", what);
+	const char *name = slip_test_name();
+
+	if (strncmp(name, "t_", 2) == 0)
+		name += 2;
+	S.open = fx_open_fresh(&S.f, g_url, "applied", name);
+	REQUIRE(S.open);
+}
+
+static void bucket_teardown(void)
+{
+	if (S.open)
+		fx_close(&S.f);
+	S.open = false;
+}
+
+static void dir_setup(void)
+{
+	S.dir[0] = '\0';
+	REQUIRE(fx_tmpdir(S.dir, sizeof(S.dir)) == 0);
+	snprintf(S.path, sizeof(S.path), "%s/state.snap", S.dir);
+}
+
+static void dir_teardown(void)
+{
+	if (S.dir[0] != '\0')
+		fx_rmdir(S.dir);
+	S.dir[0] = '\0';
+}
+
+static void snapshot_setup(void)
+{
+	dir_setup();
+	if (slip_test_case_failures() == 0)
+		bucket_setup();
+}
+
+static void snapshot_teardown(void)
+{
+	bucket_teardown();
+	dir_teardown();
 }
 
 static int put(fx *f, const char *key, const char *value, uint64_t *rev)
@@ -287,12 +338,6 @@ static int put(fx *f, const char *key, const char *value, uint64_t *rev)
 	if (rc == SLIP_OK && rev != NULL)
 		slip_version_to_u64(&v, rev);
 	return rc;
-}
-
-static const char *snap_file(char *buf, size_t n, const char *dir)
-{
-	snprintf(buf, n, "%s/state.snap", dir);
-	return buf;
 }
 
 /* Puts @p value under "<prefix>0" … "<prefix><n-1>"; *rev: the last. */
@@ -334,14 +379,13 @@ static void check_snapshot_is_server(const char *path, fx *f,
  * cursor never moves backwards; final state equals the server's. */
 static void t_order(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300], key[32], val[32];
+	char key[32], val[32];
 	uint64_t rev = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	REQUIRE(open_fx(&f, "order"));
-	REQUIRE_OK(c_init(&c, &f, snap_file(path, sizeof(path), dir)));
+	REQUIRE_OK(c_init(&c, f, path));
 	c.check_order = true;
 	c.o.batch_max = 7;
 	REQUIRE_OK(c_start(&c));
@@ -349,11 +393,11 @@ static void t_order(void)
 		snprintf(key, sizeof(key), "k.%d", i % 40);
 		snprintf(val, sizeof(val), "v%d", i);
 		if (i % 17 == 16)
-			CHECK_OK(slip_writer_delete(f.w, key));
+			CHECK_OK(slip_writer_delete(f->w, key));
 		else
-			CHECK_OK(put(&f, key, val, &rev));
+			CHECK_OK(put(f, key, val, &rev));
 	}
-	rev = fx_last_seq(&f);
+	rev = fx_last_seq(f);
 	CHECK(c_wait_seq(&c, rev, 20000));
 	c_stop(&c);
 	CHECK_OK(c.rc);
@@ -363,29 +407,26 @@ static void t_order(void)
 	CHECK(c.batches > 1);
 	CHECK(cursor_eq(&c.final, &c.last_applied));
 	CHECK(fx_cursor_seq(&c.final) == rev);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
 	slip_cursor sc;
-	check_snapshot_is_server(path, &f, "", &sc, NULL);
+	check_snapshot_is_server(path, f, "", &sc, NULL);
 	CHECK(cursor_eq(&sc, &c.final));
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* Updates parse drops still advance the cursor; apply may see count 0. */
 static void t_parse_drop(void)
 {
-	fx f;
+	fx *f = &S.f;
 	consumer c;
 	uint64_t rev = 0;
 
-	REQUIRE(open_fx(&f, "drop"));
-	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_init(&c, f, NULL));
 	c.drop_prefix = "drop.";
 	REQUIRE_OK(c_start(&c));
-	CHECK_OK(put(&f, "keep.a", "1", &rev));
+	CHECK_OK(put(f, "keep.a", "1", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
-	put_numbered(&f, "drop.", 30, "x", &rev);
+	put_numbered(f, "drop.", 30, "x", &rev);
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	CHECK_OK(c.rc);
@@ -394,23 +435,20 @@ static void t_parse_drop(void)
 	CHECK(c.state.count == 1);
 	CHECK(fx_map_get(&c.state, "keep.a") != NULL);
 	c_free(&c);
-	fx_close(&f);
 }
 
 /* A restart from the snapshot receives exactly the updates made since. */
 static void t_restart_delta(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300], key[32];
+	char key[32];
 	uint64_t rev = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "delta"));
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	REQUIRE_OK(c_start(&c));
-	put_numbered(&f, "k.", 50, "a", &rev);
+	put_numbered(f, "k.", 50, "a", &rev);
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	CHECK_OK(c.rc);
@@ -419,13 +457,13 @@ static void t_restart_delta(void)
 	/* The delta: 10 overwrites, 5 new keys, 2 deletes = 17 updates. */
 	for (int i = 0; i < 15; i++) {
 		snprintf(key, sizeof(key), "k.%d", i * 4);
-		CHECK_OK(put(&f, key, "b", &rev));
+		CHECK_OK(put(f, key, "b", &rev));
 	}
-	CHECK_OK(slip_writer_delete(f.w, "k.1"));
-	CHECK_OK(slip_writer_delete(f.w, "k.3"));
-	rev = fx_last_seq(&f);
+	CHECK_OK(slip_writer_delete(f->w, "k.1"));
+	CHECK_OK(slip_writer_delete(f->w, "k.3"));
+	rev = fx_last_seq(f);
 
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	uint64_t start = fx_cursor_seq(&c.last_applied);
 	CHECK(start == rev - 17);
 	REQUIRE_OK(c_start(&c));
@@ -435,10 +473,8 @@ static void t_restart_delta(void)
 	CHECK_OK(c.rc);
 	CHECK(c.updates == 17);
 	CHECK(c.synthetic == 0);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /*
@@ -448,31 +484,28 @@ static void t_restart_delta(void)
  */
 static void t_expired_deleted_key(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300];
 	uint64_t rev = 0, tomb = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "expired"));
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	REQUIRE_OK(c_start(&c));
-	put_numbered(&f, "a.", 5, "old", &rev);
-	CHECK_OK(put(&f, "gone", "soon", &rev));
+	put_numbered(f, "a.", 5, "old", &rev);
+	CHECK_OK(put(f, "gone", "soon", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	c_free(&c);
 
 	/* The gap: delete "gone", rewrite the rest, then lose the tombstone
 	 * and everything before it. */
-	CHECK_OK(slip_writer_delete(f.w, "gone"));
-	tomb = fx_last_seq(&f);
-	put_numbered(&f, "a.", 5, "new", &rev);
-	CHECK_OK(put(&f, "fresh", "1", &rev));
-	REQUIRE_OK(fx_expire(&f, tomb + 1));
+	CHECK_OK(slip_writer_delete(f->w, "gone"));
+	tomb = fx_last_seq(f);
+	put_numbered(f, "a.", 5, "new", &rev);
+	CHECK_OK(put(f, "fresh", "1", &rev));
+	REQUIRE_OK(fx_expire(f, tomb + 1));
 
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	CHECK(fx_map_get(&c.state, "gone") != NULL);
 	c.expect_synthetic = true;
 	c.check_order = true;
@@ -485,26 +518,23 @@ static void t_expired_deleted_key(void)
 	CHECK(c.applied_before_synthetic == 0);
 	CHECK(c.order_errors == 0);
 	CHECK(fx_map_get(&c.state, "gone") == NULL);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
-	check_snapshot_is_server(path, &f, "", NULL, NULL);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
+	check_snapshot_is_server(path, f, "", NULL, NULL);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* Without a snapshot, on_resync tells the caller to reconcile. */
 static void t_expired_no_snapshot(void)
 {
-	fx f;
+	fx *f = &S.f;
 	consumer c;
 	slip_cursor resume;
 	uint64_t rev = 0;
 
-	REQUIRE(open_fx(&f, "resync"));
-	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_init(&c, f, NULL));
 	REQUIRE_OK(c_start(&c));
-	CHECK_OK(put(&f, "x", "1", &rev));
-	CHECK_OK(put(&f, "y", "1", &rev));
+	CHECK_OK(put(f, "x", "1", &rev));
+	CHECK_OK(put(f, "y", "1", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	resume = c.final;
@@ -512,12 +542,12 @@ static void t_expired_no_snapshot(void)
 	memset(&c.state, 0, sizeof(c.state));
 	c_free(&c);
 
-	CHECK_OK(slip_writer_delete(f.w, "y"));
-	CHECK_OK(put(&f, "x", "2", &rev));
-	CHECK_OK(put(&f, "z", "1", &rev));
-	REQUIRE_OK(fx_expire(&f, rev - 1));
+	CHECK_OK(slip_writer_delete(f->w, "y"));
+	CHECK_OK(put(f, "x", "2", &rev));
+	CHECK_OK(put(f, "z", "1", &rev));
+	REQUIRE_OK(fx_expire(f, rev - 1));
 
-	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_init(&c, f, NULL));
 	c.state = keep;
 	c.o.resume = &resume;
 	REQUIRE_OK(c_start(&c));
@@ -526,35 +556,31 @@ static void t_expired_no_snapshot(void)
 	c_stop(&c);
 	CHECK_OK(c.rc);
 	CHECK(c.resyncs == 1);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
 	c_free(&c);
-	fx_close(&f);
 }
 
 /* A bucket deleted and recreated: local state ends equal to the new one. */
 static void t_recreated_bucket(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300];
 	uint64_t rev = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "recreate"));
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	REQUIRE_OK(c_start(&c));
-	put_numbered(&f, "old.", 8, "o", &rev);
+	put_numbered(f, "old.", 8, "o", &rev);
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	c_free(&c);
 
-	REQUIRE_OK(fx_recreate(&f));
-	CHECK_OK(put(&f, "old.1", "again", &rev));
-	CHECK_OK(put(&f, "new.1", "n", &rev));
-	CHECK_OK(put(&f, "new.2", "n", &rev));
+	REQUIRE_OK(fx_recreate(f));
+	CHECK_OK(put(f, "old.1", "again", &rev));
+	CHECK_OK(put(f, "new.1", "n", &rev));
+	CHECK_OK(put(f, "new.2", "n", &rev));
 
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	c.expect_synthetic = true;
 	REQUIRE_OK(c_start(&c));
 	CHECK(c_wait_caught_up(&c, 1, 10000));
@@ -562,48 +588,43 @@ static void t_recreated_bucket(void)
 	CHECK_OK(c.rc);
 	CHECK(c.synthetic == 7);
 	CHECK(c.applied_before_synthetic == 0);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
 	size_t snap_keys = 0;
-	check_snapshot_is_server(path, &f, "", NULL, &snap_keys);
+	check_snapshot_is_server(path, f, "", NULL, &snap_keys);
 	CHECK(snap_keys == 3);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* A prefix watch resyncs only its own keys: keys outside the prefix are
  * never delivered, never deleted. */
 static void t_prefix_resync(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300];
 	uint64_t rev = 0, tomb = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "prefix"));
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	c.o.prefix = "app.";
 	REQUIRE_OK(c_start(&c));
-	CHECK_OK(put(&f, "app.a", "1", &rev));
-	CHECK_OK(put(&f, "app.b", "1", &rev));
-	CHECK_OK(put(&f, "other.x", "1", &rev));
-	CHECK_OK(put(&f, "app.c", "1", &rev));
+	CHECK_OK(put(f, "app.a", "1", &rev));
+	CHECK_OK(put(f, "app.b", "1", &rev));
+	CHECK_OK(put(f, "other.x", "1", &rev));
+	CHECK_OK(put(f, "app.c", "1", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
 	c_stop(&c);
 	CHECK(c.state.count == 3);
 	CHECK(fx_map_get(&c.state, "other.x") == NULL);
 	c_free(&c);
 
-	CHECK_OK(slip_writer_delete(f.w, "app.b"));
-	tomb = fx_last_seq(&f);
-	CHECK_OK(put(&f, "app.a", "2", &rev));
-	CHECK_OK(put(&f, "app.c", "2", &rev));
-	CHECK_OK(put(&f, "other.x", "2", &rev));
-	REQUIRE_OK(fx_expire(&f, tomb + 1));
+	CHECK_OK(slip_writer_delete(f->w, "app.b"));
+	tomb = fx_last_seq(f);
+	CHECK_OK(put(f, "app.a", "2", &rev));
+	CHECK_OK(put(f, "app.c", "2", &rev));
+	CHECK_OK(put(f, "other.x", "2", &rev));
+	REQUIRE_OK(fx_expire(f, tomb + 1));
 
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	c.o.prefix = "app.";
 	c.expect_synthetic = true;
 	REQUIRE_OK(c_start(&c));
@@ -614,26 +635,22 @@ static void t_prefix_resync(void)
 	CHECK(c.applied_before_synthetic == 0);
 	CHECK(fx_map_get(&c.state, "app.b") == NULL);
 	CHECK(fx_map_get(&c.state, "other.x") == NULL);
-	CHECK(fx_map_diff_server(&c.state, &f, "app.") == 0);
-	check_snapshot_is_server(path, &f, "app.", NULL, NULL);
+	CHECK(fx_map_diff_server(&c.state, f, "app.") == 0);
+	check_snapshot_is_server(path, f, "app.", NULL, NULL);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* Compaction while updates stream in loses nothing: the compacted file
  * loads to exactly the server's state. */
 static void t_compaction(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300], key[32], val[64];
+	char key[32], val[64];
 	uint64_t rev = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "compact"));
-	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_init(&c, f, NULL));
 	snprintf(c.snap_path, sizeof(c.snap_path), "%s", path);
 	REQUIRE_OK(slip_snapshot_writer_open(&c.snap, path, 2048));
 	c.o.snapshot = c.snap;
@@ -642,7 +659,7 @@ static void t_compaction(void)
 	for (int i = 0; i < 400; i++) {
 		snprintf(key, sizeof(key), "c.%d", i % 25);
 		snprintf(val, sizeof(val), "value-%d-padding-padding", i);
-		CHECK_OK(put(&f, key, val, &rev));
+		CHECK_OK(put(f, key, val, &rev));
 	}
 	CHECK(c_wait_seq(&c, rev, 20000));
 	c_stop(&c);
@@ -656,33 +673,28 @@ static void t_compaction(void)
 		fclose(fp);
 	CHECK(size > 0 && size < 8192);
 	slip_cursor sc;
-	check_snapshot_is_server(path, &f, "", &sc, NULL);
+	check_snapshot_is_server(path, f, "", &sc, NULL);
 	CHECK(fx_cursor_seq(&sc) == rev);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* apply failing stops the loop with its error, cursor not advanced. */
 static void t_apply_failure(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300];
 	uint64_t rev = 0, good = 0;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "applyfail"));
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	REQUIRE_OK(c_start(&c));
-	CHECK_OK(put(&f, "a", "1", &good));
+	CHECK_OK(put(f, "a", "1", &good));
 	CHECK(c_wait_seq(&c, good, 10000));
 	pthread_mutex_lock(&c.mu);
 	c.fail_apply = -1000;
 	pthread_mutex_unlock(&c.mu);
-	CHECK_OK(put(&f, "b", "1", &rev));
+	CHECK_OK(put(f, "b", "1", &rev));
 	REQUIRE(c_join_within(&c, 10000));
 	CHECK(c.rc == -1000);
 	CHECK(fx_cursor_seq(&c.final) == good);
@@ -690,8 +702,6 @@ static void t_apply_failure(void)
 	slip_cursor fc = file_cursor(&c);
 	CHECK(fx_cursor_seq(&fc) == good);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* fdatasync fails once armed: the checkpoint fails, on_applied is not
@@ -708,24 +718,21 @@ static int failing_fdatasync(int fd)
 
 static void t_checkpoint_failure(void)
 {
-	fx f;
+	fx *f = &S.f;
+	const char *path = S.path;
 	consumer c;
-	char dir[256], path[300];
 	uint64_t rev = 0, good = 0;
 	slip__fileio io = *slip__fileio_system();
 
 	io.fdatasync = failing_fdatasync;
 	io.fsync = failing_fdatasync;
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	snap_file(path, sizeof(path), dir);
-	REQUIRE(open_fx(&f, "ckptfail"));
 	slip__fileio_set(&io);
-	REQUIRE_OK(c_init(&c, &f, path));
+	REQUIRE_OK(c_init(&c, f, path));
 	REQUIRE_OK(c_start(&c));
-	CHECK_OK(put(&f, "a", "1", &good));
+	CHECK_OK(put(f, "a", "1", &good));
 	CHECK(c_wait_seq(&c, good, 10000));
 	__atomic_store_n(&g_fail_sync, true, __ATOMIC_SEQ_CST);
-	CHECK_OK(put(&f, "b", "1", &rev));
+	CHECK_OK(put(f, "b", "1", &rev));
 	REQUIRE(c_join_within(&c, 10000));
 	__atomic_store_n(&g_fail_sync, false, __ATOMIC_SEQ_CST);
 	CHECK(c.rc == SLIP_EIO);
@@ -736,22 +743,19 @@ static void t_checkpoint_failure(void)
 	slip_cursor fc = file_cursor(&c);
 	CHECK(fx_cursor_seq(&fc) == good);
 	c_free(&c);
-	fx_close(&f);
-	fx_rmdir(dir);
 }
 
 /* Shutdown returns within about a batch window, with the final cursor. */
 static void t_shutdown_prompt(void)
 {
-	fx f;
+	fx *f = &S.f;
 	consumer c;
 	uint64_t rev = 0;
 
-	REQUIRE(open_fx(&f, "shutdown"));
-	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_init(&c, f, NULL));
 	c.o.batch_window_ms = 20;
 	REQUIRE_OK(c_start(&c));
-	CHECK_OK(put(&f, "a", "1", &rev));
+	CHECK_OK(put(f, "a", "1", &rev));
 	CHECK(c_wait_seq(&c, rev, 10000));
 	int64_t t0 = fx_now_ms();
 	slip_shutdown_trigger(c.sd);
@@ -762,12 +766,12 @@ static void t_shutdown_prompt(void)
 	CHECK_OK(c.rc);
 	CHECK(fx_cursor_seq(&c.final) == rev);
 	c_free(&c);
-	fx_close(&f);
 }
 
 /* Bad options are refused before anything starts. */
 static void t_bad_options(void)
 {
+	fx *f = &S.f;
 	slip_applied_options o = SLIP_APPLIED_OPTIONS_INIT;
 	slip_cursor cur;
 	CHECK_RC(slip_watch_applied(NULL, &cur), SLIP_EINVAL);
@@ -776,17 +780,14 @@ static void t_bad_options(void)
 	o.version = 99;
 	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
 	/* A complete set but an absurd batch size or window. */
-	fx f;
-	REQUIRE(open_fx(&f, "badopts"));
 	o.version = SLIP_APPLIED_OPTIONS_VERSION;
-	o.watcher = f.watcher;
+	o.watcher = f->watcher;
 	o.apply = c_apply;
 	o.batch_max = (size_t)1 << 40;
 	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
 	o.batch_max = 0;
 	o.batch_window_ms = -1;
 	CHECK_RC(slip_watch_applied(&o, NULL), SLIP_EINVAL);
-	fx_close(&f);
 }
 
 /* The resync key tracker: seeded from the snapshot within the prefix; a
@@ -802,16 +803,14 @@ static slip_entry *mk(const char *key, slip_op op)
 
 static void t_resync_tracker(void)
 {
-	char dir[256], path[300];
+	const char *path = S.path;
 	slip_snapshot_writer *w = NULL;
 	slip__resync *r = NULL;
 	slip_entry_list stale = {0, NULL};
 	const char *seed[] = {"app.a", "app.b", "app.c", "other.z"};
 	slip_entry *e;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
-	REQUIRE_OK(slip_snapshot_writer_open(
-	        &w, snap_file(path, sizeof(path), dir), 0));
+	REQUIRE_OK(slip_snapshot_writer_open(&w, path, 0));
 	for (size_t i = 0; i < 4; i++) {
 		e = mk(seed[i], SLIP_OP_PUT);
 		CHECK_OK(slip_snapshot_writer_write(w, e));
@@ -865,7 +864,6 @@ static void t_resync_tracker(void)
 	slip_entry_list_free(&stale);
 	slip__resync_free(r);
 	slip_snapshot_writer_free(w);
-	fx_rmdir(dir);
 }
 
 /* The shutdown handle on its own. */
@@ -891,14 +889,13 @@ static void t_shutdown_handle(void)
  */
 static void t_resubscribe_restart(void)
 {
-	fx f;
+	fx *f = &S.f;
 	consumer c;
 	char key[32], val[32];
 	uint64_t rev = 0;
 
 	REQUIRE(g_natsd != NULL); /* registered for NATS only */
-	REQUIRE(open_fx(&f, "resub"));
-	REQUIRE_OK(c_init(&c, &f, NULL));
+	REQUIRE_OK(c_init(&c, f, NULL));
 	REQUIRE_OK(c_start(&c));
 	/* Subscribed before the first write: every revision must arrive. */
 	CHECK(c_wait_caught_up(&c, 1, 10000));
@@ -908,7 +905,7 @@ static void t_resubscribe_restart(void)
 			snprintf(val, sizeof(val), "%d", i);
 			/* Writes during the outage fail; retry until back. */
 			int64_t end = fx_now_ms() + 20000;
-			while (put(&f, key, val, &rev) != SLIP_OK &&
+			while (put(f, key, val, &rev) != SLIP_OK &&
 			       fx_now_ms() < end)
 				fx_sleep_ms(50);
 		}
@@ -923,7 +920,7 @@ static void t_resubscribe_restart(void)
 			CHECK(slip_natsd_pid(g_natsd) != before);
 		}
 	}
-	rev = fx_last_seq(&f);
+	rev = fx_last_seq(f);
 	CHECK(rev > 0);
 	CHECK(c_wait_seq(&c, rev, 30000));
 	c_stop(&c);
@@ -934,28 +931,27 @@ static void t_resubscribe_restart(void)
 	fprintf(stderr, "  %llu updates applied up to revision %llu\n",
 	        (unsigned long long)c.updates, (unsigned long long)rev);
 	CHECK(c.updates == rev);
-	CHECK(fx_map_diff_server(&c.state, &f, "") == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
 	c_free(&c);
-	fx_close(&f);
 }
 
 static const slip_test_case cases[] = {
-        SLIP_TEST(t_bad_options),
+        SLIP_TEST_F(t_bad_options, bucket_setup, bucket_teardown),
         SLIP_TEST(t_shutdown_handle),
-        SLIP_TEST(t_resync_tracker),
-        SLIP_TEST(t_order),
-        SLIP_TEST(t_parse_drop),
-        SLIP_TEST(t_restart_delta),
-        SLIP_TEST(t_expired_deleted_key),
-        SLIP_TEST(t_expired_no_snapshot),
-        SLIP_TEST(t_recreated_bucket),
-        SLIP_TEST(t_prefix_resync),
-        SLIP_TEST(t_compaction),
-        SLIP_TEST(t_apply_failure),
-        SLIP_TEST(t_checkpoint_failure),
-        SLIP_TEST(t_shutdown_prompt),
+        SLIP_TEST_F(t_resync_tracker, dir_setup, dir_teardown),
+        SLIP_TEST_F(t_order, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_parse_drop, bucket_setup, bucket_teardown),
+        SLIP_TEST_F(t_restart_delta, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_expired_deleted_key, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_expired_no_snapshot, bucket_setup, bucket_teardown),
+        SLIP_TEST_F(t_recreated_bucket, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_prefix_resync, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_compaction, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_apply_failure, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_checkpoint_failure, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_shutdown_prompt, bucket_setup, bucket_teardown),
         /* Last, so the memory run can leave it out: no server to restart. */
-        SLIP_TEST(t_resubscribe_restart),
+        SLIP_TEST_F(t_resubscribe_restart, bucket_setup, bucket_teardown),
         {0},
 };
 

@@ -59,6 +59,23 @@ static bool selected(int argc, char **argv, const char *name)
 	return false;
 }
 
+const char *slip_test_name(void)
+{
+	return case_name;
+}
+
+/* Set-up, the case itself unless the set-up failed or skipped, then
+ * teardown. */
+static void run_case(const slip_test_case *c)
+{
+	if (c->setup != NULL)
+		c->setup();
+	if (case_failures == 0 && skip_reason[0] == '\0')
+		c->fn();
+	if (c->teardown != NULL)
+		c->teardown();
+}
+
 int slip_test_main(int argc, char **argv, const slip_test_case *cases)
 {
 	int passed = 0, failed = 0, skipped = 0;
@@ -72,7 +89,7 @@ int slip_test_main(int argc, char **argv, const slip_test_case *cases)
 		case_failures = 0;
 		case_name = c->name;
 		skip_reason[0] = '\0';
-		c->fn();
+		run_case(c);
 		if (case_failures != 0) {
 			failed++;
 			printf("FAIL - %s (%d failed checks)\n", c->name,

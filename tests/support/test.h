@@ -8,6 +8,12 @@
  *   int main(int argc, char **argv) { return slip_test_main(argc, argv, cases);
  * }
  *
+ * A case that shares its set-up with others names it once, with
+ * SLIP_TEST_F(fn, setup, teardown): setup runs first (its CHECK/REQUIRE
+ * failures fail the case and skip fn), teardown always runs after, so it
+ * must undo whatever part of the set-up happened. The fixture they build
+ * lives in a static of the test file; slip_test_name() names the case.
+ *
  * Arguments filter cases by substring. Each case runs in-process in order;
  * a failed CHECK records the failure and continues, REQUIRE returns from the
  * case. A case that cannot run on the server at hand (it needs a newer
@@ -26,12 +32,23 @@
 typedef struct slip_test_case {
 	const char *name;
 	void (*fn)(void);
+	void (*setup)(void);    /**< optional: before fn */
+	void (*teardown)(void); /**< optional: after fn, even when it failed */
 } slip_test_case;
 
 #define SLIP_TEST(fn)                                                          \
 	{                                                                      \
-#fn, fn                                                        \
+#fn, fn, NULL, NULL                                            \
 	}
+
+/** A case with a shared per-case set-up and teardown. */
+#define SLIP_TEST_F(fn, setup, teardown)                                       \
+	{                                                                      \
+#fn, fn, setup, teardown                                       \
+	}
+
+/** The name of the case running now ("t_order"), for fixtures. */
+const char *slip_test_name(void);
 
 /** Runs @p cases (terminated by {0}); returns the process exit code. */
 int slip_test_main(int argc, char **argv, const slip_test_case *cases);
