@@ -7,6 +7,7 @@
  * on top of the backend's one-pass callbacks; slip_watch() always closes the
  * sending side of the channel before it returns.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,50 @@ SLIP_EXTERN int slip_reader_scan_each(slip_reader *r, const char *prefix,
 	return be->scan(r->store->impl, prefix, cb, payload);
 }
 
+/* The backend call of a multi-prefix scan once @p set is normalised. */
+static int scan_set(slip_reader *r, const slip_prefix_set *set, bool keys_only,
+                    slip_entry_cb cb, void *payload)
+{
+	const slip_backend *be = r->store->conn->be;
+	void *impl = r->store->impl;
+
+	if (set->count == 1)
+		return keys_only ? be->keys(impl, set->items[0], cb, payload)
+		                 : be->scan(impl, set->items[0], cb, payload);
+	if (be->scan_prefixes == NULL)
+		return slip_set_error(
+		        SLIP_EUNSUPPORTED,
+		        "scan: the %s backend cannot scan several "
+		        "prefixes at once",
+		        be->name);
+	return be->scan_prefixes(impl, (const char *const *)set->items,
+	                         set->count, keys_only, cb, payload);
+}
+
+SLIP_EXTERN int slip_reader_scan_each_prefixes(slip_reader *r,
+                                               const char *const *prefixes,
+                                               size_t count, bool keys_only,
+                                               slip_entry_cb cb, void *payload)
+{
+	slip_prefix_set set;
+	const char *none = "";
+	int rc;
+
+	if (cb == NULL)
+		return slip_set_error(SLIP_EINVAL, "scan: NULL callback");
+	rc = prefixed(r, "scan", &none);
+	if (rc != SLIP_OK)
+		return rc;
+	if (count == 0)
+		return slip_set_error(SLIP_EINVAL, "scan: no prefixes");
+	rc = slip__prefix_set_init(&set, NULL, prefixes, count, "scan");
+	if (rc != SLIP_OK)
+		return rc;
+	rc = scan_set(r, &set, keys_only, cb, payload);
+	slip__prefix_set_free(&set);
+	return rc;
+}
+
 /* ================================================================= writer */
 
 static int check_value(const char *op, const char *key, const void *value,
@@ -315,19 +360,24 @@ SLIP_EXTERN int slip_writer_purge(slip_writer *w, const char *key)
 
 /* ================================================================ watcher */
 
-/* Validates @p opts (NULL = defaults) into @p o; NULL prefix becomes "". */
-static int check_watch(const slip_watch_options *opts, slip_watch_options *o)
+/* The size of a version-1 options struct: what callers built against the
+ * first header pass (it ends before the prefix list). */
+#define WATCH_OPTIONS_V1_SIZE offsetof(slip_watch_options, prefixes)
+
+/* Validates @p opts (NULL = defaults) into @p o and its prefixes into
+ * @p set (free it once the watch is over, whatever the result). */
+static int check_watch(const slip_watch_options *opts, slip_watch_options *o,
+                       slip_prefix_set *set)
 {
-	if (opts != NULL)
+	memset(set, 0, sizeof(*set));
+	if (opts != NULL && opts->version == 1)
+		memcpy(o, opts, WATCH_OPTIONS_V1_SIZE); /* the rest stays 0 */
+	else if (opts != NULL)
 		*o = *opts;
 	if (slip__version_check(o->version, SLIP_WATCH_OPTIONS_VERSION,
 	                        "watch: options",
 	                        "SLIP_WATCH_OPTIONS_INIT") != SLIP_OK)
 		return SLIP_EINVAL;
-	if (o->prefix == NULL)
-		o->prefix = "";
-	if (slip_prefix_validate(o->prefix) != SLIP_OK)
-		return slip__with_op(SLIP_EINVAL, "watch");
 	if (o->from != NULL && o->from->len > SLIP_CURSOR_MAX)
 		return slip_set_error(SLIP_EINVAL,
 		                      "watch: cursor of %u bytes (at most %d)",
@@ -335,13 +385,38 @@ static int check_watch(const slip_watch_options *opts, slip_watch_options *o)
 	if ((o->flags & ~SLIP_WATCH_MARKERS) != 0)
 		return slip_set_error(SLIP_EINVAL, "watch: unknown flags 0x%x",
 		                      o->flags & ~SLIP_WATCH_MARKERS);
+	int rc = slip__prefix_set_init(set, o->prefix, o->prefixes,
+	                               o->prefix_count, "watch");
+	if (rc != SLIP_OK)
+		return rc;
+	/* Backends see one prefix in o->prefix, or at least two in the list. */
+	o->version = SLIP_WATCH_OPTIONS_VERSION;
+	o->prefix = set->count == 1 ? set->items[0] : NULL;
+	o->prefixes = set->count == 1 ? NULL : (const char *const *)set->items;
+	o->prefix_count = set->count == 1 ? 0 : set->count;
 	return SLIP_OK;
+}
+
+static int watch_backend(slip_watcher *w, const slip_watch_options *o,
+                         slip_chan *tx)
+{
+	const slip_backend *be = w->store->conn->be;
+
+	if (o->prefix_count == 0)
+		return be->watch(w->store->impl, o, tx);
+	if (be->watch_prefixes == NULL)
+		return slip_set_error(SLIP_EUNSUPPORTED,
+		                      "watch: the %s backend cannot watch "
+		                      "several prefixes at once",
+		                      be->name);
+	return be->watch_prefixes(w->store->impl, o, tx);
 }
 
 SLIP_EXTERN int slip_watch(slip_watcher *w, const slip_watch_options *opts,
                            slip_chan *tx)
 {
 	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+	slip_prefix_set set = {NULL, 0};
 	int rc;
 
 	if (tx == NULL)
@@ -351,11 +426,12 @@ SLIP_EXTERN int slip_watch(slip_watcher *w, const slip_watch_options *opts,
 		                                 "backend cannot stream?)");
 		goto done;
 	}
-	rc = check_watch(opts, &o);
+	rc = check_watch(opts, &o, &set);
 	if (rc == SLIP_OK)
 		rc = slip__conn_check(w->store->conn, "watch", w->store->name);
 	if (rc == SLIP_OK)
-		rc = w->store->conn->be->watch(w->store->impl, &o, tx);
+		rc = watch_backend(w, &o, tx);
+	slip__prefix_set_free(&set);
 done:
 	/* The receiver learns the watch is over, whatever the outcome. */
 	slip_chan_close_send(tx);
@@ -405,4 +481,20 @@ int slip__watcher_cursor_cmp(const slip_watcher *w, const slip_cursor *a,
 	if (be->cursor_cmp == NULL)
 		return slip_cursor_seq_cmp(a, b);
 	return be->cursor_cmp(a, b);
+}
+
+SLIP_EXTERN int slip_watch_prefixes(slip_watcher *w,
+                                    const char *const *prefixes, size_t count,
+                                    const slip_cursor *cursor, slip_chan *tx)
+{
+	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+
+	if (count == 0 && tx != NULL) {
+		slip_chan_close_send(tx);
+		return slip_set_error(SLIP_EINVAL, "watch: no prefixes");
+	}
+	o.prefixes = prefixes;
+	o.prefix_count = count;
+	o.from = cursor;
+	return slip_watch(w, &o, tx);
 }

@@ -8,6 +8,7 @@
  *
  *   versions        slip__version_check (every version up to the current)
  *   cursors         slip__watcher_cursor_cmp (the backend's cursor order)
+ *   prefix sets     slip__prefix_set_* (src/prefixes.c: multi-prefix calls)
  */
 #ifndef SLIP_INTERNAL_H
 #define SLIP_INTERNAL_H
@@ -47,5 +48,35 @@ int slip__version_check(unsigned version, unsigned current, const char *what,
  */
 int slip__watcher_cursor_cmp(const slip_watcher *w, const slip_cursor *a,
                              const slip_cursor *b);
+
+/* ----------------------------------------------------------- prefix sets */
+
+/**
+ * The union of several key prefixes, normalised: sorted, distinct, none a
+ * prefix of another (so a key matches at most one member). Never empty:
+ * every key is the one member "".
+ */
+typedef struct slip_prefix_set {
+	char **items; /* owned copies */
+	size_t count;
+} slip_prefix_set;
+
+/**
+ * Validates and normalises either @p single (NULL = "") when @p n is 0, or
+ * the @p n prefixes of @p list (then @p single must be NULL). Messages
+ * name @p op. SLIP_OK (free with slip__prefix_set_free), SLIP_EINVAL,
+ * SLIP_ENOMEM.
+ */
+int slip__prefix_set_init(slip_prefix_set *s, const char *single,
+                          const char *const *list, size_t n, const char *op);
+
+/** slip__prefixes_match() (src/util/util.h) over a set. */
+bool slip__prefix_set_match(const slip_prefix_set *s, const char *key);
+
+/** True when the set covers every key (its one member is ""). */
+bool slip__prefix_set_all(const slip_prefix_set *s);
+
+/** Frees the members; leaves the set empty. */
+void slip__prefix_set_free(slip_prefix_set *s);
 
 #endif

@@ -10,7 +10,8 @@
  *     slip_reader   get / entry / keys / scan
  *     slip_writer   put / create / update / delete / delete_version / purge
  *                   (NULL for a read-only store)
- *     slip_watcher  watch all / prefix, from the start or from a cursor
+ *     slip_watcher  watch all / a prefix / several prefixes, from the start
+ *                   or from a cursor
  *                   (NULL when the backend cannot stream)
  *
  * Threading: connections, stores and role views may be shared between
@@ -190,6 +191,16 @@ SLIP_EXTERN int slip_reader_scan_each(slip_reader *r, const char *prefix,
                                       bool keys_only, slip_entry_cb cb,
                                       void *payload);
 
+/**
+ * slip_reader_scan_each() over the union of @p count prefixes (at most
+ * SLIP_PREFIXES_MAX; overlapping ones deliver each key once), in one pass
+ * over the backend where it can filter on several subjects at once.
+ */
+SLIP_EXTERN int slip_reader_scan_each_prefixes(slip_reader *r,
+                                               const char *const *prefixes,
+                                               size_t count, bool keys_only,
+                                               slip_entry_cb cb, void *payload);
+
 /* ----------------------------------------------------------------- writer */
 
 /**
@@ -232,10 +243,17 @@ SLIP_EXTERN int slip_writer_purge(slip_writer *w, const char *key);
 
 /* ---------------------------------------------------------------- watcher */
 
-#define SLIP_WATCH_OPTIONS_VERSION 1
+/**
+ * Version 2 added prefixes / prefix_count. Version 1 structs (compiled
+ * against an older header, without those members) are still accepted.
+ */
+#define SLIP_WATCH_OPTIONS_VERSION 2
 
 /** Watch flag: send a SLIP_OP_CAUGHT_UP marker once caught up. */
 #define SLIP_WATCH_MARKERS 0x1u
+
+/** Most prefixes one watch, scan or keys call takes. */
+#define SLIP_PREFIXES_MAX 256
 
 /** What to watch and from where. Strings borrowed for the call. */
 typedef struct slip_watch_options {
@@ -249,11 +267,20 @@ typedef struct slip_watch_options {
 	 */
 	const slip_cursor *from;
 	unsigned flags; /**< SLIP_WATCH_* */
+	/**
+	 * Since version 2: watch the union of @c prefix_count prefixes (at
+	 * most SLIP_PREFIXES_MAX) as one ordered stream with one cursor,
+	 * instead of @c prefix (which must then be NULL). Overlapping
+	 * prefixes ("a." and "a.b.") deliver each update once; an "" in the
+	 * list means every key. prefix_count 0 = use @c prefix.
+	 */
+	const char *const *prefixes;
+	size_t prefix_count;
 } slip_watch_options;
 
 #define SLIP_WATCH_OPTIONS_INIT                                                \
 	{                                                                      \
-		SLIP_WATCH_OPTIONS_VERSION, NULL, NULL, 0                      \
+		SLIP_WATCH_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0             \
 	}
 
 /**
@@ -280,6 +307,13 @@ SLIP_EXTERN int slip_watch_all_from(slip_watcher *w, const slip_cursor *cursor,
 SLIP_EXTERN int slip_watch_prefix_from(slip_watcher *w, const char *prefix,
                                        const slip_cursor *cursor,
                                        slip_chan *tx);
+/**
+ * slip_watch() over the union of @p count prefixes, from the beginning
+ * (@p cursor NULL or none) or after @p cursor: one stream, one cursor.
+ */
+SLIP_EXTERN int slip_watch_prefixes(slip_watcher *w,
+                                    const char *const *prefixes, size_t count,
+                                    const slip_cursor *cursor, slip_chan *tx);
 
 #ifdef __cplusplus
 }

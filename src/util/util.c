@@ -149,3 +149,24 @@ void slip__wipe(void *p, size_t len)
 	if (p != NULL && len > 0)
 		wipe_memset(p, 0, len);
 }
+
+/* ------------------------------------------------------------ prefixes */
+
+bool slip__prefixes_match(const char *const *items, size_t count,
+                          const char *key)
+{
+	size_t lo = 0, hi = count;
+
+	/* Every string starting with p sorts in one run right after p, and
+	 * no other member lies in that run, so the last member <= key is the
+	 * only one that can be its prefix. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(items[mid], key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 &&
+	       strncmp(key, items[lo - 1], strlen(items[lo - 1])) == 0;
+}

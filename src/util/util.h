@@ -10,6 +10,7 @@
  *                   slip__deadline_after_ms (for timed condition waits)
  *   base64          slip__base64_decode (for in-memory credentials)
  *   wiping          slip__wipe (secrets before free)
+ *   prefixes        slip__prefixes_match (a key against a sorted prefix list)
  *
  * Nothing here is exported: names carry the slip__ prefix and the library
  * is built with -fvisibility=hidden. Errors are reported with
@@ -96,5 +97,16 @@ int slip__base64_decode(const char *in, uint8_t **out, size_t *out_len);
 
 /** Overwrites @p len bytes at @p p with zeros in a way not optimised out. */
 void slip__wipe(void *p, size_t len);
+
+/* -------------------------------------------------------------- prefixes */
+
+/**
+ * True when @p key starts with one of @p count prefixes that are sorted
+ * (strcmp order) and none a prefix of another — a normalised prefix set
+ * (src/prefixes.c makes them): the last member <= key is the only
+ * candidate, found by binary search.
+ */
+bool slip__prefixes_match(const char *const *items, size_t count,
+                          const char *key);
 
 #endif

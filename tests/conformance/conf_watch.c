@@ -30,24 +30,11 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-int conf_watch_start(conf_watch *cw, slip_watcher *w, const char *prefix,
-                     const slip_cursor *from, unsigned flags, size_t capacity)
+/* Starts the thread once cw->opts is filled in. */
+static int start(conf_watch *cw, size_t capacity)
 {
-	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
 	int rc;
 
-	memset(cw, 0, sizeof(*cw));
-	cw->w = w;
-	cw->opts = o;
-	if (prefix != NULL) {
-		snprintf(cw->prefix, sizeof(cw->prefix), "%s", prefix);
-		cw->opts.prefix = cw->prefix;
-	}
-	if (from != NULL) {
-		cw->from = *from;
-		cw->opts.from = &cw->from;
-	}
-	cw->opts.flags = flags;
 	atomic_init(&cw->rc, SLIP_OK);
 	atomic_init(&cw->done, false);
 	rc = slip_chan_new(&cw->ch, capacity);
@@ -60,6 +47,49 @@ int conf_watch_start(conf_watch *cw, slip_watcher *w, const char *prefix,
 	}
 	cw->started = true;
 	return SLIP_OK;
+}
+
+static void prepare(conf_watch *cw, slip_watcher *w, const slip_cursor *from,
+                    unsigned flags)
+{
+	slip_watch_options o = SLIP_WATCH_OPTIONS_INIT;
+
+	memset(cw, 0, sizeof(*cw));
+	cw->w = w;
+	cw->opts = o;
+	if (from != NULL) {
+		cw->from = *from;
+		cw->opts.from = &cw->from;
+	}
+	cw->opts.flags = flags;
+}
+
+int conf_watch_start(conf_watch *cw, slip_watcher *w, const char *prefix,
+                     const slip_cursor *from, unsigned flags, size_t capacity)
+{
+	prepare(cw, w, from, flags);
+	if (prefix != NULL) {
+		snprintf(cw->prefix, sizeof(cw->prefix), "%s", prefix);
+		cw->opts.prefix = cw->prefix;
+	}
+	return start(cw, capacity);
+}
+
+int conf_watch_start_multi(conf_watch *cw, slip_watcher *w,
+                           const char *const *prefixes, size_t count,
+                           const slip_cursor *from, unsigned flags,
+                           size_t capacity)
+{
+	prepare(cw, w, from, flags);
+	if (count > 8)
+		return SLIP_EINVAL;
+	for (size_t i = 0; i < count; i++) {
+		snprintf(cw->list[i], sizeof(cw->list[i]), "%s", prefixes[i]);
+		cw->list_ptr[i] = cw->list[i];
+	}
+	cw->opts.prefixes = cw->list_ptr;
+	cw->opts.prefix_count = count;
+	return start(cw, capacity);
 }
 
 slip_entry *conf_watch_next(conf_watch *cw)

@@ -29,6 +29,8 @@ typedef struct conf_watch {
 	slip_watch_options opts;
 	slip_cursor from;
 	char prefix[128];
+	char list[8][64]; /* copies for a multi-prefix watch */
+	const char *list_ptr[8];
 	atomic_int rc;
 	atomic_bool done;
 	bool started;
@@ -40,6 +42,14 @@ typedef struct conf_watch {
  */
 int conf_watch_start(conf_watch *cw, slip_watcher *w, const char *prefix,
                      const slip_cursor *from, unsigned flags, size_t capacity);
+/**
+ * As conf_watch_start() over the union of @p count (at most 8) prefixes,
+ * each shorter than 64 bytes (slip_watch_options.prefixes).
+ */
+int conf_watch_start_multi(conf_watch *cw, slip_watcher *w,
+                           const char *const *prefixes, size_t count,
+                           const slip_cursor *from, unsigned flags,
+                           size_t capacity);
 /**
  * Next entry within 10 s, or NULL (timeout or end of the watch). Caller
  * owns it.

@@ -5,7 +5,8 @@
  *
  * Divisions: values and reads, prefixes, CAS, purge and history, watch
  * (initial state, live, prefix, resume, expiry, cancel, end), bad input,
- * threads, stores and connections. Each case uses a fresh bucket.
+ * threads, stores and connections; several prefixes at once live in
+ * conf_multi.c. Each case uses a fresh bucket.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1140,6 +1141,19 @@ static const slip_test_case cases[] = {
         {0},
 };
 
+/* The cases above followed by the multi-prefix ones (conf_multi.c). */
+static const slip_test_case *all_cases(void)
+{
+	static slip_test_case all[64];
+	size_t n = 0;
+
+	for (size_t i = 0; cases[i].name != NULL && n + 1 < 64; i++)
+		all[n++] = cases[i];
+	for (size_t i = 0; conf_multi_cases[i].name != NULL && n + 1 < 64; i++)
+		all[n++] = conf_multi_cases[i];
+	return all;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1150,7 +1164,7 @@ int main(int argc, char **argv)
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
-	rc = slip_test_main(argc, argv, cases);
+	rc = slip_test_main(argc, argv, all_cases());
 	if (conf_backend.teardown != NULL)
 		conf_backend.teardown(conf_ctx);
 	return rc;

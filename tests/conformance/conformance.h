@@ -66,4 +66,7 @@ void conf_close(conf_case *c);
 /** A unique bucket name (for cases that make their own). */
 void conf_bucket_name(char *buf, size_t bufsz);
 
+/** The multi-prefix cases (conf_multi.c), run after the ones above. */
+extern const slip_test_case conf_multi_cases[];
+
 #endif

@@ -86,14 +86,15 @@ static void t_filter_and_subject(void)
 	        {"a.b.c", "$KV.b.a.b.>"},
 	};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		char *got = slip__nats_filter(&st, f[i].prefix);
-		REQUIRE(got != NULL);
-		if (strcmp(got, f[i].filter) != 0)
+		slip_nats_filters nf;
+		REQUIRE(slip__nats_filters_make(&nf, &st, f[i].prefix, NULL, 0,
+		                                true) == SLIP_OK);
+		if (nf.count != 1 || strcmp(nf.subj[0], f[i].filter) != 0)
 			slip_test_fail(__FILE__, __LINE__,
 			               "prefix \"%s\": filter %s, want %s",
 			               f[i].prefix ? f[i].prefix : "(null)",
-			               got, f[i].filter);
-		free(got);
+			               nf.subj[0], f[i].filter);
+		slip__nats_filters_free(&nf);
 	}
 	char buf[16], *heap = NULL;
 	char *s = slip__nats_subject(&st, "k", buf, sizeof(buf), &heap);
@@ -203,6 +204,60 @@ static void t_features(void)
 	CHECK(strstr(slip_last_error(), "2.10.27") != NULL);
 }
 
+/* Joins the filters of @p n normalised prefixes with spaces. */
+static void filters_of(slip_nats_store *st, const char *const *p, size_t n,
+                       bool multi, char *out, size_t outsz)
+{
+	slip_nats_filters nf;
+	out[0] = '\0';
+	if (slip__nats_filters_make(&nf, st, NULL, p, n, multi) != SLIP_OK)
+		return;
+	for (size_t i = 0; i < nf.count; i++)
+		snprintf(out + strlen(out), outsz - strlen(out), "%s%s",
+		         i ? " " : "", nf.subj[i]);
+	slip__nats_filters_free(&nf);
+}
+
+/* Several prefixes: distinct non-overlapping filters for one multi-filter
+ * consumer (>= 2.10), else one filter on their common aligned part. */
+static void t_filters_of_several_prefixes(void)
+{
+	slip_nats_store st;
+	memset(&st, 0, sizeof(st));
+	st.subj = "$KV.b.";
+	st.subj_len = strlen(st.subj);
+	struct {
+		const char *p[3];
+		size_t n;
+		const char *multi, *single;
+	} f[] = {
+	        {{"a.", "b."}, 2, "$KV.b.a.> $KV.b.b.>", "$KV.b.>"},
+	        {{"node.eu-", "node.us-"}, 2, "$KV.b.node.>", "$KV.b.node.>"},
+	        {{"a.x", "a.y.", "b"}, 3, "$KV.b.>", "$KV.b.>"},
+	        {{"a.b.c.", "a.b.d."},
+	         2,
+	         "$KV.b.a.b.c.> $KV.b.a.b.d.>",
+	         "$KV.b.a.b.>"},
+	        {{"a.b.", "a.bc."}, 2, "$KV.b.a.b.> $KV.b.a.bc.>", "$KV.b.a.>"},
+	        {{"a.", "a.b.x"}, 2, "$KV.b.a.>", "$KV.b.a.>"},
+	};
+	char got[256];
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		filters_of(&st, f[i].p, f[i].n, true, got, sizeof(got));
+		if (strcmp(got, f[i].multi) != 0)
+			slip_test_fail(__FILE__, __LINE__,
+			               "case %zu: multi filters \"%s\", want "
+			               "\"%s\"",
+			               i, got, f[i].multi);
+		filters_of(&st, f[i].p, f[i].n, false, got, sizeof(got));
+		if (strcmp(got, f[i].single) != 0)
+			slip_test_fail(__FILE__, __LINE__,
+			               "case %zu: common filter \"%s\", want "
+			               "\"%s\"",
+			               i, got, f[i].single);
+	}
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_ack_meta),
         SLIP_TEST(t_creds),
@@ -210,6 +265,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_msg_op),
         SLIP_TEST(t_api_level),
         SLIP_TEST(t_features),
+        SLIP_TEST(t_filters_of_several_prefixes),
         {0},
 };
 

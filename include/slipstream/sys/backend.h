@@ -159,6 +159,21 @@ typedef struct slip_backend {
 	 * the sequence layout, as version 1 did.
 	 */
 	int (*cursor_cmp)(const slip_cursor *a, const slip_cursor *b);
+
+	/* ------------- several prefixes at once (may be NULL: unsupported) */
+
+	/**
+	 * As watch, over the union of opts->prefixes (prefix_count >= 2;
+	 * opts->prefix is NULL). The core hands over a normalised list:
+	 * valid, sorted, distinct and none a prefix of another, so a key
+	 * matches at most one of them.
+	 */
+	int (*watch_prefixes)(void *store, const slip_watch_options *opts,
+	                      slip_chan *tx);
+	/** As keys / scan over the union of @p count (>= 2) such prefixes. */
+	int (*scan_prefixes)(void *store, const char *const *prefixes,
+	                     size_t count, bool keys_only, slip_entry_cb cb,
+	                     void *payload);
 } slip_backend;
 
 /**

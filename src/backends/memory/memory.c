@@ -450,18 +450,20 @@ static int mem_entry(void *store, const char *key, slip_entry **out)
 	return read_latest(store, "entry", key, true, out);
 }
 
-/* Copies the live entries under @p prefix in revision order. */
-static int collect_live(mem_bucket *b, const char *prefix, bool values,
-                        slip_entry ***out, size_t *count)
+/* Copies the live entries under one of @p count (normalised) prefixes in
+ * revision order. */
+static int collect_live(mem_bucket *b, const char *const *prefixes,
+                        size_t count, bool values, slip_entry ***out,
+                        size_t *n_out)
 {
-	size_t plen = strlen(prefix), n = 0, cap = 0;
+	size_t n = 0, cap = 0;
 	slip_entry **v = NULL;
 	int rc = SLIP_OK;
 
 	for (size_t i = b->log_head; i < b->log_len && rc == SLIP_OK; i++) {
 		const mem_rec *r = b->log[i].rec;
 		if (r == NULL || r->op != SLIP_OP_PUT || r->key->latest != r ||
-		    r->key->len < plen || memcmp(r->key->name, prefix, plen))
+		    !slip__prefixes_match(prefixes, count, r->key->name))
 			continue;
 		rc = slip__grow(&v, &cap, n + 1, sizeof(*v));
 		if (rc != SLIP_OK)
@@ -477,24 +479,24 @@ static int collect_live(mem_bucket *b, const char *prefix, bool values,
 		return slip_set_error(SLIP_ENOMEM, "scan: out of memory");
 	}
 	*out = v;
-	*count = n;
+	*n_out = n;
 	return SLIP_OK;
 }
 
 /* One pass: copies under the lock, calls back without it (a callback may
  * well call into the store). */
-static int scan_pass(void *store, const char *op, const char *prefix,
-                     bool values, slip_entry_cb cb, void *payload)
+static int scan_pass(void *store, const char *op, const char *const *prefixes,
+                     size_t count, bool values, slip_entry_cb cb, void *payload)
 {
 	mem_store *s = store;
 	slip_entry **v = NULL;
 	size_t n = 0, i;
 	mem_bucket *b;
-	int rc = lock_bucket(s, op, prefix, &b);
+	int rc = lock_bucket(s, op, count == 1 ? prefixes[0] : s->name, &b);
 
 	if (rc != SLIP_OK)
 		return rc;
-	rc = collect_live(b, prefix, values, &v, &n);
+	rc = collect_live(b, prefixes, count, values, &v, &n);
 	unlock_bucket(b);
 	for (i = 0; i < n && rc == SLIP_OK; i++) {
 		v[i]->pending = n - i - 1;
@@ -510,13 +512,21 @@ static int scan_pass(void *store, const char *op, const char *prefix,
 static int mem_keys(void *store, const char *prefix, slip_entry_cb cb,
                     void *payload)
 {
-	return scan_pass(store, "keys", prefix, false, cb, payload);
+	return scan_pass(store, "keys", &prefix, 1, false, cb, payload);
 }
 
 static int mem_scan(void *store, const char *prefix, slip_entry_cb cb,
                     void *payload)
 {
-	return scan_pass(store, "scan", prefix, true, cb, payload);
+	return scan_pass(store, "scan", &prefix, 1, true, cb, payload);
+}
+
+static int mem_scan_prefixes(void *store, const char *const *prefixes,
+                             size_t count, bool keys_only, slip_entry_cb cb,
+                             void *payload)
+{
+	return scan_pass(store, keys_only ? "keys" : "scan", prefixes, count,
+	                 !keys_only, cb, payload);
 }
 
 /* ----------------------------------------------------------------- writes */
@@ -640,4 +650,6 @@ const slip_backend slip__backend_memory = {
         .purge = mem_purge,
         .watch = mem_watch,
         .cursor_cmp = slip_cursor_seq_cmp,
+        .watch_prefixes = mem_watch,
+        .scan_prefixes = mem_scan_prefixes,
 };

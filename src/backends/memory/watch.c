@@ -1,6 +1,8 @@
 /*
  * src/backends/memory/watch.c — the memory backend's streaming watch.
  *
+ * A watch covers one prefix or the union of several (one pass over the
+ * log either way, so each record is looked at, and sent, once).
  * A watch runs on the caller's thread and walks the bucket's log in
  * revision order from a position (the last sequence it has looked at).
  * From the beginning, records up to the last revision at start are sent
@@ -31,8 +33,9 @@ typedef struct mem_watch {
 	mem_bucket *b;
 	const atomic_bool *closed;
 	slip_chan *tx;
-	const char *prefix;
-	size_t plen;
+	const char *const *prefixes; /* normalised by the core */
+	size_t prefix_count;
+	const char *single;   /* the one prefix of a single-prefix watch */
 	bool skip_superseded; /* from the beginning: latest per key only */
 	bool markers;         /* SLIP_WATCH_MARKERS */
 	bool caught_up;       /* past the initial state / delta */
@@ -48,8 +51,7 @@ typedef struct mem_watch {
 
 static bool prefix_match(const mem_watch *w, const mem_key *k)
 {
-	return w->plen == 0 ||
-	       (k->len >= w->plen && memcmp(k->name, w->prefix, w->plen) == 0);
+	return slip__prefixes_match(w->prefixes, w->prefix_count, k->name);
 }
 
 /* Refuses a cursor the bucket cannot serve the full delta after. Holds the
@@ -113,8 +115,15 @@ static int watch_start(mem_watch *w, const slip_watch_options *opts)
 		        "watch \"%s\": a cursor of %u bytes is not "
 		        "a memory cursor (8 or 16 bytes)",
 		        b->name, (unsigned)opts->from->len);
-	w->prefix = opts->prefix != NULL ? opts->prefix : "";
-	w->plen = strlen(w->prefix);
+	/* One prefix comes in opts->prefix, several in opts->prefixes. */
+	if (opts->prefix_count > 0) {
+		w->prefixes = opts->prefixes;
+		w->prefix_count = opts->prefix_count;
+	} else {
+		w->prefixes = &w->single;
+		w->prefix_count = 1;
+		w->single = opts->prefix != NULL ? opts->prefix : "";
+	}
 	w->markers = (opts->flags & SLIP_WATCH_MARKERS) != 0;
 	w->skip_superseded = !from;
 	pthread_mutex_lock(&b->lock);

@@ -32,4 +32,6 @@ const slip_backend slip__backend_nats = {
         .purge = slip__nats_purge,
         .watch = slip__nats_watch,
         .cursor_cmp = slip_cursor_seq_cmp,
+        .watch_prefixes = slip__nats_watch,
+        .scan_prefixes = slip__nats_scan_prefixes,
 };

@@ -1,8 +1,8 @@
 /*
  * src/backends/nats/nats_backend.h — types and calls shared by the files of
- * the NATS JetStream backend (conn.c, caps.c, store.c, read.c, write.c,
- * watch.c, url.c). Nothing here leaves the backend: the core only sees the
- * slip__backend_nats table in backend.c.
+ * the NATS JetStream backend (conn.c, caps.c, store.c, read.c, filters.c,
+ * write.c, watch.c, url.c). Nothing here leaves the backend: the core only sees
+ * the slip__backend_nats table in backend.c.
  *
  * A bucket NAME is the JetStream stream KV_NAME whose subjects are
  * $KV.NAME.>; a key K is stored on subject $KV.NAME.K, its revision is the
@@ -205,6 +205,9 @@ int slip__nats_keys(void *store, const char *prefix, slip_entry_cb cb,
                     void *payload);
 int slip__nats_scan(void *store, const char *prefix, slip_entry_cb cb,
                     void *payload);
+int slip__nats_scan_prefixes(void *store, const char *const *prefixes,
+                             size_t count, bool keys_only, slip_entry_cb cb,
+                             void *payload);
 
 /**
  * Builds the subject for @p key ("$KV.<name>.<key>") into @p buf of
@@ -213,13 +216,6 @@ int slip__nats_scan(void *store, const char *prefix, slip_entry_cb cb,
  */
 char *slip__nats_subject(const slip_nats_store *st, const char *key, char *buf,
                          size_t bufsz, char **heap);
-
-/**
- * Server-side filter subject for a string prefix: the longest token-aligned
- * part ("node.us-" -> "$KV.b.node.>", "" or "node" -> "$KV.b.>").
- * Malloc'd; NULL on out of memory.
- */
-char *slip__nats_filter(const slip_nats_store *st, const char *prefix);
 
 /**
  * Operation of a stored KV message: the ONE place the backend classifies a
@@ -275,6 +271,36 @@ void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
 int slip__nats_msg_entry(const slip_nats_store *st, natsMsg *m,
                          const slip_nats_meta *meta, slip_op op, bool keys_only,
                          slip_entry **out);
+
+/* ---------------------------------------------------------- filters.c */
+
+/** Server filters and client-side prefixes of one watch or scan. */
+typedef struct slip_nats_filters {
+	char **subj;  /* server filter subjects, non-overlapping, malloc'd */
+	size_t count; /* 1, or >= 2 for a multi-filter consumer */
+	const char *const *prefixes; /* client-side match (normalised) */
+	size_t prefix_count;
+	const char *single; /* the one prefix of a single-prefix call */
+} slip_nats_filters;
+
+/**
+ * Filters for @p prefix (@p count 0) or for @p count normalised
+ * @p prefixes (borrowed: they must outlive @p f); several server filters
+ * only when @p multi. SLIP_OK or SLIP_ENOMEM.
+ */
+int slip__nats_filters_make(slip_nats_filters *f, const slip_nats_store *st,
+                            const char *prefix, const char *const *prefixes,
+                            size_t count, bool multi);
+
+/** True when @p subj is a key of @p st under one of the prefixes. */
+bool slip__nats_filters_match(const slip_nats_filters *f,
+                              const slip_nats_store *st, const char *subj);
+
+/** True when the one server filter is the whole bucket ("$KV.b.>"). */
+bool slip__nats_filters_whole(const slip_nats_filters *f,
+                              const slip_nats_store *st);
+
+void slip__nats_filters_free(slip_nats_filters *f);
 
 /* ----------------------------------------------------------- write.c */
 

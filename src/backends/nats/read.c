@@ -4,7 +4,7 @@
  * ordered push consumer delivering the last message per subject. The pass
  * ends once the pending count captured from the first message is drained,
  * so a large bucket never meets a cumulative timeout. Also the helpers the
- * watcher shares: subjects, prefix filters, ack-subject metadata, entries.
+ * watcher shares: subjects, ack-subject metadata, entries.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,26 +36,6 @@ char *slip__nats_subject(const slip_nats_store *st, const char *key, char *buf,
 	memcpy(p, st->subj, st->subj_len);
 	memcpy(p + st->subj_len, key, klen + 1);
 	return p;
-}
-
-char *slip__nats_filter(const slip_nats_store *st, const char *prefix)
-{
-	size_t aligned = 0;
-	if (prefix != NULL) {
-		const char *dot = strrchr(prefix, '.');
-		if (dot != NULL)
-			aligned = (size_t)(dot - prefix) + 1;
-	}
-	size_t n = st->subj_len + aligned + 2;
-	char *f = malloc(n);
-	if (f == NULL)
-		return NULL;
-	memcpy(f, st->subj, st->subj_len);
-	if (aligned > 0)
-		memcpy(f + st->subj_len, prefix, aligned);
-	f[st->subj_len + aligned] = '>';
-	f[st->subj_len + aligned + 1] = '\0';
-	return f;
 }
 
 /*
@@ -267,7 +247,7 @@ static int consumer_empty(slip_nats_store *st, natsSubscription *sub,
 	return SLIP_OK;
 }
 
-static int subscribe_last(slip_nats_store *st, const char *prefix,
+static int subscribe_last(slip_nats_store *st, const char *filter,
                           bool keys_only, natsConnection **nc, jsCtx **jsp,
                           natsSubscription **sub)
 {
@@ -278,9 +258,6 @@ static int subscribe_last(slip_nats_store *st, const char *prefix,
 	*jsp = js;
 	if (rc != SLIP_OK)
 		return rc;
-	char *filter = slip__nats_filter(st, prefix);
-	if (filter == NULL)
-		return SLIP_ENOMEM;
 	jsSubOptions_Init(&so);
 	so.Stream = st->stream;
 	so.Ordered = true;
@@ -288,7 +265,6 @@ static int subscribe_last(slip_nats_store *st, const char *prefix,
 	so.Config.HeadersOnly = keys_only;
 	so.Config.InactiveThreshold = SLIP_NATS_INACTIVE_NS;
 	natsStatus s = js_SubscribeSync(sub, js, filter, NULL, &so, &jerr);
-	free(filter);
 	if (s != NATS_OK) {
 		*sub = NULL;
 		if (jerr == SLIP_NATS_ERR_STREAM_NOT_FOUND ||
@@ -348,17 +324,16 @@ void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
 	natsSubscription_Destroy(sub);
 }
 
-static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
+static int pass(slip_nats_store *st, const slip_nats_filters *f, bool keys_only,
                 slip_entry_cb cb, void *payload)
 {
 	natsSubscription *sub = NULL;
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	slip_nats_consumer cn = {{0}};
-	size_t plen = prefix != NULL ? strlen(prefix) : 0;
 	uint64_t total = 0, seen = 0;
 	bool first = true, have_total = false;
-	int rc = subscribe_last(st, prefix, keys_only, &nc, &js, &sub);
+	int rc = subscribe_last(st, f->subj[0], keys_only, &nc, &js, &sub);
 	while (rc == SLIP_OK) {
 		natsMsg *m = NULL;
 		int wait = first ? SCAN_FIRST_WAIT_MS : st->c->op_timeout_ms;
@@ -394,12 +369,9 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 		first = false;
 		seen++;
 		slip_op op = slip__nats_msg_op(m);
-		const char *subj = natsMsg_GetSubject(m);
 		slip_entry *e = NULL;
-		if (op == SLIP_OP_PUT && subj != NULL &&
-		    strlen(subj) >= st->subj_len + plen &&
-		    (plen == 0 ||
-		     memcmp(subj + st->subj_len, prefix, plen) == 0))
+		if (op == SLIP_OP_PUT &&
+		    slip__nats_filters_match(f, st, natsMsg_GetSubject(m)))
 			rc = slip__nats_msg_entry(st, m, &meta, op, keys_only,
 			                          &e);
 		natsMsg_Destroy(m);
@@ -414,14 +386,36 @@ static int pass(slip_nats_store *st, const char *prefix, bool keys_only,
 	return rc;
 }
 
+/* One pass over one prefix (@p count 0) or the union of @p count. */
+static int pass_over(slip_nats_store *st, const char *prefix,
+                     const char *const *prefixes, size_t count, bool keys_only,
+                     slip_entry_cb cb, void *payload)
+{
+	slip_nats_filters f;
+	int rc =
+	        slip__nats_filters_make(&f, st, prefix, prefixes, count, false);
+	if (rc != SLIP_OK)
+		return rc;
+	rc = pass(st, &f, keys_only, cb, payload);
+	slip__nats_filters_free(&f);
+	return rc;
+}
+
 int slip__nats_keys(void *store, const char *prefix, slip_entry_cb cb,
                     void *payload)
 {
-	return pass(store, prefix, true, cb, payload);
+	return pass_over(store, prefix, NULL, 0, true, cb, payload);
 }
 
 int slip__nats_scan(void *store, const char *prefix, slip_entry_cb cb,
                     void *payload)
 {
-	return pass(store, prefix, false, cb, payload);
+	return pass_over(store, prefix, NULL, 0, false, cb, payload);
+}
+
+int slip__nats_scan_prefixes(void *store, const char *const *prefixes,
+                             size_t count, bool keys_only, slip_entry_cb cb,
+                             void *payload)
+{
+	return pass_over(store, NULL, prefixes, count, keys_only, cb, payload);
 }

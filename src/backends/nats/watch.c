@@ -1,11 +1,12 @@
 /*
  * src/backends/nats/watch.c — the watcher: one ordered push consumer (flow
  * control + idle heartbeat, recreated by libnats after a gap) filtered on
- * the token-aligned part of the prefix, delivering the last entry per key
- * (from the start) or every update after a cursor. The cursor is checked
- * against the stream before subscribing and again once the consumer is
- * live, because the server silently clamps an out-of-range start sequence.
- * A heartbeat watchdog turns a lost stream into SLIP_EWATCH; a closed
+ * the token-aligned part of the prefix (of the prefixes' common part for
+ * several; filters.c), delivering the last entry per key (from the start)
+ * or every update after a cursor; the rest of each prefix is matched here. The
+ * cursor is checked against the stream before subscribing and again once the
+ * consumer is live, because the server silently clamps an out-of-range start
+ * sequence. A heartbeat watchdog turns a lost stream into SLIP_EWATCH; a closed
  * connection ends the watch with SLIP_ENOTCONNECTED.
  */
 #include <stdio.h>
@@ -33,8 +34,7 @@ typedef struct watch_state {
 	slip_chan *tx;
 	jsCtx *js;
 	natsConnection *nc;
-	const char *prefix;
-	size_t plen;
+	slip_nats_filters f; /* server filters, client-side prefixes */
 	bool markers;
 	bool has_cursor;
 	uint64_t from_seq; /* cursor sequence, 0 without a cursor */
@@ -115,9 +115,7 @@ static int subscribe(watch_state *w)
 {
 	jsSubOptions so;
 	jsErrCode jerr = 0;
-	char *filter = slip__nats_filter(w->st, w->prefix);
-	if (filter == NULL)
-		return SLIP_ENOMEM;
+	const char *filter = w->f.subj[0];
 	jsSubOptions_Init(&so);
 	so.Stream = w->st->stream;
 	so.Ordered = true;
@@ -131,7 +129,6 @@ static int subscribe(watch_state *w)
 	}
 	natsStatus s =
 	        js_SubscribeSync(&w->sub, w->js, filter, NULL, &so, &jerr);
-	free(filter);
 	if (s != NATS_OK) {
 		w->sub = NULL;
 		if (jerr == SLIP_NATS_ERR_STREAM_NOT_FOUND ||
@@ -213,16 +210,13 @@ static int learn_consumer(watch_state *w)
 	return SLIP_OK;
 }
 
-/* The stream sequence of the last message on the watch's server filter,
- * 0 when there is none (nats-server 2.9 takes a wildcard subject for
- * "last by subject", direct or not). */
-static int last_on_filter(watch_state *w, uint64_t *out)
+/* The stream sequence of the last message on @p filter, 0 when there is
+ * none (nats-server 2.9 takes a wildcard subject for "last by subject",
+ * direct or not). */
+static int last_on(watch_state *w, const char *filter, uint64_t *out)
 {
 	natsMsg *m = NULL;
 	jsErrCode jerr = 0;
-	char *filter = slip__nats_filter(w->st, w->prefix);
-	if (filter == NULL)
-		return SLIP_ENOMEM;
 	natsStatus s;
 	if (w->st->direct) {
 		/* The same request (and permission) as a get. */
@@ -234,7 +228,6 @@ static int last_on_filter(watch_state *w, uint64_t *out)
 		s = js_GetLastMsg(&m, w->js, w->st->stream, filter, NULL,
 		                  &jerr);
 	}
-	free(filter);
 	*out = 0;
 	if (s == NATS_OK) {
 		*out = natsMsg_GetSequence(m);
@@ -244,6 +237,21 @@ static int last_on_filter(watch_state *w, uint64_t *out)
 	if (s == NATS_NOT_FOUND || jerr == SLIP_NATS_ERR_NO_MESSAGE_FOUND)
 		return SLIP_OK;
 	return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
+}
+
+/* The last stream sequence on the union of the watch's server filters. */
+static int last_on_filter(watch_state *w, uint64_t *out)
+{
+	*out = 0;
+	for (size_t i = 0; i < w->f.count; i++) {
+		uint64_t seq = 0;
+		int rc = last_on(w, w->f.subj[i], &seq);
+		if (rc != SLIP_OK)
+			return rc;
+		if (seq > *out)
+			*out = seq;
+	}
+	return SLIP_OK;
 }
 
 /* Is everything up to the target already delivered (or never there)? */
@@ -358,10 +366,7 @@ static int on_message(watch_state *w, natsMsg *m)
 		w->frontier = meta.sseq;
 	w->last_seen = meta.sseq;
 	w->last_dseq = meta.dseq;
-	const char *subj = natsMsg_GetSubject(m);
-	size_t sl = w->st->subj_len;
-	if (subj != NULL && strlen(subj) >= sl + w->plen &&
-	    (w->plen == 0 || memcmp(subj + sl, w->prefix, w->plen) == 0)) {
+	if (slip__nats_filters_match(&w->f, w->st, natsMsg_GetSubject(m))) {
 		rc = slip__nats_msg_entry(w->st, m, &meta, slip__nats_msg_op(m),
 		                          false, &e);
 		if (rc == SLIP_OK && e != NULL) {
@@ -542,11 +547,14 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 	memset(&w, 0, sizeof(w));
 	w.st = store;
 	w.tx = tx;
-	w.prefix = opts->prefix != NULL ? opts->prefix : "";
-	w.plen = strlen(w.prefix);
 	w.markers = (opts->flags & SLIP_WATCH_MARKERS) != 0;
-	w.dense_filter = strchr(w.prefix, '.') == NULL;
-	int rc = slip__nats_use(w.st->c, "watch", &w.nc, &w.js);
+	int rc = slip__nats_filters_make(&w.f, w.st, opts->prefix,
+	                                 opts->prefixes, opts->prefix_count,
+	                                 false);
+	if (rc != SLIP_OK)
+		return rc;
+	w.dense_filter = slip__nats_filters_whole(&w.f, w.st);
+	rc = slip__nats_use(w.st->c, "watch", &w.nc, &w.js);
 	if (rc == SLIP_OK)
 		rc = prepare(&w, opts);
 	w.dense = w.has_cursor && w.dense_filter;
@@ -564,5 +572,6 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 		slip__nats_watch_unregister(w.st->c, &w.reg);
 		slip__nats_sub_end(w.nc, w.js, w.st->stream, &w.cn, w.sub);
 	}
+	slip__nats_filters_free(&w.f);
 	return rc;
 }
