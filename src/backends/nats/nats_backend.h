@@ -1,8 +1,8 @@
 /*
  * src/backends/nats/nats_backend.h — types and calls shared by the files of
  * the NATS JetStream backend (conn.c, caps.c, store.c, read.c, filters.c,
- * write.c, watch.c, url.c). Nothing here leaves the backend: the core only sees
- * the slip__backend_nats table in backend.c.
+ * multi.c, write.c, watch.c, url.c). Nothing here leaves the backend: the
+ * core only sees the slip__backend_nats table in backend.c.
  *
  * A bucket NAME is the JetStream stream KV_NAME whose subjects are
  * $KV.NAME.>; a key K is stored on subject $KV.NAME.K, its revision is the
@@ -301,6 +301,45 @@ bool slip__nats_filters_whole(const slip_nats_filters *f,
                               const slip_nats_store *st);
 
 void slip__nats_filters_free(slip_nats_filters *f);
+
+/* ------------------------------------------------------------ multi.c */
+
+/** What a multi-filter consumer delivers. */
+typedef struct slip_nats_mopts {
+	const char *op;             /* for messages: "watch", "scan" */
+	const slip_nats_filters *f; /* f->count >= 2 */
+	uint64_t start_seq; /* 0: last per subject, else from this sequence */
+	bool headers_only;
+	int64_t heartbeat_ns;
+} slip_nats_mopts;
+
+/** A running multi-filter push consumer and its inbox subscription. */
+typedef struct slip_nats_mcons {
+	natsConnection *nc;
+	natsSubscription *sub;
+	slip_nats_consumer cn;
+	int64_t hb_ns;
+	int64_t last_activity; /* last message or heartbeat, ns */
+} slip_nats_mcons;
+
+/**
+ * Subscribes an inbox and creates the consumer on it (nats-server >= 2.10);
+ * checks the echoed filters. SLIP_OK, or an error with nothing left
+ * behind.
+ */
+int slip__nats_mcons_start(slip_nats_store *st, natsConnection *nc, jsCtx *js,
+                           const slip_nats_mopts *o, slip_nats_mcons *m);
+
+/**
+ * Next stream message, answering flow control and heartbeats on the way.
+ * NATS_TIMEOUT when none came; each two heartbeat intervals of silence
+ * add one to @p missed (may be NULL), any message resets it.
+ */
+natsStatus slip__nats_mcons_next(slip_nats_mcons *m, natsMsg **out,
+                                 int timeout_ms, atomic_int *missed);
+
+/** Deletes the consumer (when connected) and frees the subscription. */
+void slip__nats_mcons_end(slip_nats_mcons *m, jsCtx *js, const char *stream);
 
 /* ----------------------------------------------------------- write.c */
 

@@ -1,7 +1,9 @@
 /*
  * src/backends/nats/read.c — the reader: get / entry through one direct
  * (or API) "last message for subject" request, and keys / scan over ONE
- * ordered push consumer delivering the last message per subject. The pass
+ * push consumer delivering the last message per subject (libnats' ordered
+ * one, or for several prefixes on nats-server >= 2.10 a multi-filter one
+ * from multi.c). The pass
  * ends once the pending count captured from the first message is drained,
  * so a large bucket never meets a cumulative timeout. Also the helpers the
  * watcher shares: subjects, ack-subject metadata, entries.
@@ -17,6 +19,8 @@
 #define SCAN_PENDING_BYTES (256 * 1024 * 1024)
 /* A first message this quick needs no consumer-info round trip. */
 #define SCAN_FIRST_WAIT_MS 20
+/* Heartbeats of a multi-filter scan consumer (flow control needs them). */
+#define SCAN_HEARTBEAT_NS (5LL * 1000000000LL)
 
 /* ----------------------------------------------------------- helpers */
 
@@ -232,12 +236,15 @@ int slip__nats_entry(void *store, const char *key, slip_entry **out)
 /* --------------------------------------------------------- keys / scan */
 
 /* True when the consumer has nothing to deliver (empty bucket / filter). */
-static int consumer_empty(slip_nats_store *st, natsSubscription *sub,
-                          slip_nats_consumer *cn, bool *empty)
+static int consumer_empty(slip_nats_store *st, jsCtx *js, natsSubscription *sub,
+                          slip_nats_consumer *cn, bool multi, bool *empty)
 {
 	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
-	natsStatus s = natsSubscription_GetConsumerInfo(&ci, sub, NULL, &jerr);
+	natsStatus s =
+	        multi ? js_GetConsumerInfo(&ci, js, st->stream, cn->name, NULL,
+	                                   &jerr)
+	              : natsSubscription_GetConsumerInfo(&ci, sub, NULL, &jerr);
 	if (s != NATS_OK)
 		return slip__nats_fail(st->c, s, jerr, "scan", st->name);
 	*empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
@@ -324,6 +331,24 @@ void slip__nats_sub_end(natsConnection *nc, jsCtx *js, const char *stream,
 	natsSubscription_Destroy(sub);
 }
 
+/* A multi-filter consumer delivering the last message per subject. */
+static int subscribe_multi(slip_nats_store *st, const slip_nats_filters *f,
+                           bool keys_only, natsConnection **nc, jsCtx **js,
+                           slip_nats_mcons *mc)
+{
+	slip_nats_mopts o = {
+	        .op = "scan",
+	        .f = f,
+	        .start_seq = 0,
+	        .headers_only = keys_only,
+	        .heartbeat_ns = SCAN_HEARTBEAT_NS,
+	};
+	int rc = slip__nats_use(st->c, "scan", nc, js);
+	if (rc == SLIP_OK)
+		rc = slip__nats_mcons_start(st, *nc, *js, &o, mc);
+	return rc;
+}
+
 static int pass(slip_nats_store *st, const slip_nats_filters *f, bool keys_only,
                 slip_entry_cb cb, void *payload)
 {
@@ -331,16 +356,25 @@ static int pass(slip_nats_store *st, const slip_nats_filters *f, bool keys_only,
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	slip_nats_consumer cn = {{0}};
+	slip_nats_mcons mc;
 	uint64_t total = 0, seen = 0;
-	bool first = true, have_total = false;
-	int rc = subscribe_last(st, f->subj[0], keys_only, &nc, &js, &sub);
+	bool first = true, have_total = false, multi = f->count > 1;
+	int rc = multi ? subscribe_multi(st, f, keys_only, &nc, &js, &mc)
+	               : subscribe_last(st, f->subj[0], keys_only, &nc, &js,
+	                                &sub);
+	if (rc == SLIP_OK && multi) {
+		sub = mc.sub;
+		cn = mc.cn;
+	}
 	while (rc == SLIP_OK) {
 		natsMsg *m = NULL;
 		int wait = first ? SCAN_FIRST_WAIT_MS : st->c->op_timeout_ms;
-		natsStatus s = natsSubscription_NextMsg(&m, sub, wait);
+		natsStatus s =
+		        multi ? slip__nats_mcons_next(&mc, &m, wait, NULL)
+		              : natsSubscription_NextMsg(&m, sub, wait);
 		if (s == NATS_TIMEOUT && first && wait == SCAN_FIRST_WAIT_MS) {
 			bool empty = false;
-			rc = consumer_empty(st, sub, &cn, &empty);
+			rc = consumer_empty(st, js, sub, &cn, multi, &empty);
 			if (rc != SLIP_OK || empty)
 				break;
 			first = false; /* messages are on their way */
@@ -392,8 +426,9 @@ static int pass_over(slip_nats_store *st, const char *prefix,
                      slip_entry_cb cb, void *payload)
 {
 	slip_nats_filters f;
-	int rc =
-	        slip__nats_filters_make(&f, st, prefix, prefixes, count, false);
+	int rc = slip__nats_filters_make(
+	        &f, st, prefix, prefixes, count,
+	        slip__nats_has(st->c, SLIP_NATS_FEAT_MULTI_FILTER));
 	if (rc != SLIP_OK)
 		return rc;
 	rc = pass(st, &f, keys_only, cb, payload);

@@ -1,9 +1,12 @@
 /*
  * src/backends/nats/watch.c — the watcher: one ordered push consumer (flow
  * control + idle heartbeat, recreated by libnats after a gap) filtered on
- * the token-aligned part of the prefix (of the prefixes' common part for
- * several; filters.c), delivering the last entry per key (from the start)
- * or every update after a cursor; the rest of each prefix is matched here. The
+ * the token-aligned part of the prefix, delivering the last entry per key
+ * (from the start) or every update after a cursor; the rest of the prefix
+ * is matched here. Several prefixes (filters.c): on nats-server >= 2.10 one
+ * multi-filter consumer of our own (multi.c), not recreated after a gap
+ * (SLIP_EWATCH instead); below 2.10 the ordered consumer on their common
+ * token-aligned part. The
  * cursor is checked against the stream before subscribing and again once the
  * consumer is live, because the server silently clamps an out-of-range start
  * sequence. A heartbeat watchdog turns a lost stream into SLIP_EWATCH; a closed
@@ -63,6 +66,8 @@ typedef struct watch_state {
 	natsSubscription *sub;
 	slip_nats_consumer cn;
 	slip_nats_watch_reg reg;
+	bool multi; /* several server filters: our own consumer (multi.c) */
+	slip_nats_mcons mc;
 } watch_state;
 
 static int stream_facts(watch_state *w, jsStreamInfo **si)
@@ -111,11 +116,48 @@ static int check_cursor(watch_state *w, const jsStreamInfo *si,
 	return SLIP_OK;
 }
 
+/* One consumer filtered on every server filter (nats-server >= 2.10). */
+static int subscribe_multi(watch_state *w)
+{
+	slip_nats_mopts o = {
+	        .op = "watch",
+	        .f = &w->f,
+	        .start_seq = w->has_cursor ? w->from_seq + 1 : 0,
+	        .headers_only = false,
+	        .heartbeat_ns = (int64_t)WATCH_HEARTBEAT_MS * 1000000,
+	};
+	int rc = slip__nats_mcons_start(w->st, w->nc, w->js, &o, &w->mc);
+	if (rc == SLIP_ENOTFOUND)
+		rc = slip_set_error(SLIP_EWATCH,
+		                    "watch \"%s\": bucket no longer exists",
+		                    w->st->name);
+	if (rc != SLIP_OK)
+		return rc;
+	w->multi = true;
+	w->sub = w->mc.sub;
+	w->cn = w->mc.cn;
+	w->reg.sub = w->sub;
+	atomic_init(&w->reg.missed, 0);
+	slip__nats_watch_register(w->st->c, &w->reg);
+	return SLIP_OK;
+}
+
+/* The next message of either kind of consumer. */
+static natsStatus next_msg(watch_state *w, natsMsg **m, int timeout_ms)
+{
+	if (w->multi)
+		return slip__nats_mcons_next(&w->mc, m, timeout_ms,
+		                             &w->reg.missed);
+	return natsSubscription_NextMsg(m, w->sub, timeout_ms);
+}
+
 static int subscribe(watch_state *w)
 {
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	const char *filter = w->f.subj[0];
+	if (w->f.count > 1)
+		return subscribe_multi(w);
 	jsSubOptions_Init(&so);
 	so.Stream = w->st->stream;
 	so.Ordered = true;
@@ -200,6 +242,8 @@ static int learn_consumer(watch_state *w)
 {
 	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
+	if (w->multi)
+		return SLIP_OK; /* named by the create answer */
 	natsStatus s =
 	        natsSubscription_GetConsumerInfo(&ci, w->sub, NULL, &jerr);
 	if (s != NATS_OK)
@@ -316,7 +360,7 @@ static int first_message(watch_state *w)
 	w->target_checked = slip__now_ns();
 	if (rc != SLIP_OK)
 		return rc;
-	natsStatus s = natsSubscription_NextMsg(&m, w->sub, WATCH_FIRST_MS);
+	natsStatus s = next_msg(w, &m, WATCH_FIRST_MS);
 	if (s == NATS_OK) {
 		rc = on_message(w, m);
 		natsMsg_Destroy(m);
@@ -464,8 +508,7 @@ static int run(watch_state *w)
 		if (slip_chan_recv_closed(w->tx))
 			return SLIP_OK;
 		natsMsg *m = NULL;
-		natsStatus s =
-		        natsSubscription_NextMsg(&m, w->sub, WATCH_POLL_MS);
+		natsStatus s = next_msg(w, &m, WATCH_POLL_MS);
 		if (s == NATS_OK) {
 			atomic_store(&w->reg.missed, 0);
 			d.seen = 0;
@@ -548,9 +591,9 @@ int slip__nats_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
 	w.st = store;
 	w.tx = tx;
 	w.markers = (opts->flags & SLIP_WATCH_MARKERS) != 0;
-	int rc = slip__nats_filters_make(&w.f, w.st, opts->prefix,
-	                                 opts->prefixes, opts->prefix_count,
-	                                 false);
+	int rc = slip__nats_filters_make(
+	        &w.f, w.st, opts->prefix, opts->prefixes, opts->prefix_count,
+	        slip__nats_has(w.st->c, SLIP_NATS_FEAT_MULTI_FILTER));
 	if (rc != SLIP_OK)
 		return rc;
 	w.dense_filter = slip__nats_filters_whole(&w.f, w.st);
