@@ -3,15 +3,9 @@
  * on mem:// or NATS, expire history, recreate the bucket, a local map, and
  * comparison of that map with an independent scan.
  */
-/* nftw() is an X/Open interface. */
-#ifndef _XOPEN_SOURCE
-#define _XOPEN_SOURCE 700
-#endif
-
 #include "fx.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,27 +298,6 @@ int fx_map_diff_server(const fx_map *m, fx *f, const char *prefix)
 }
 
 /* ------------------------------------------------------------- helpers */
-
-int fx_tmpdir(char *buf, size_t bufsz)
-{
-	const char *base = getenv("TMPDIR");
-	snprintf(buf, bufsz, "%s/slip-applied-XXXXXX", base ? base : "/tmp");
-	return mkdtemp(buf) ? 0 : -1;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-void fx_rmdir(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 int64_t fx_now_ms(void)
 {

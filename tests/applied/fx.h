@@ -16,6 +16,7 @@
 #include <slipstream.h>
 
 #include "natsd.h"
+#include "tmpdir.h"
 #include "test.h"
 
 typedef struct fx {
@@ -85,10 +86,6 @@ int fx_map_diff_server(const fx_map *m, fx *f, const char *prefix);
 
 /* ------------------------------------------------------------- helpers */
 
-/** A fresh temporary directory (mkdtemp) in @p buf; 0 or -1. */
-int fx_tmpdir(char *buf, size_t bufsz);
-/** Removes a temp dir made by fx_tmpdir with its files. */
-void fx_rmdir(const char *dir);
 /** Monotonic milliseconds. */
 int64_t fx_now_ms(void);
 void fx_sleep_ms(int ms);

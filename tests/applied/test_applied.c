@@ -307,14 +307,14 @@ static void bucket_teardown(void)
 static void dir_setup(void)
 {
 	S.dir[0] = '\0';
-	REQUIRE(fx_tmpdir(S.dir, sizeof(S.dir)) == 0);
+	REQUIRE(slip_test_tmpdir(S.dir, sizeof(S.dir), "applied") == 0);
 	snprintf(S.path, sizeof(S.path), "%s/state.snap", S.dir);
 }
 
 static void dir_teardown(void)
 {
 	if (S.dir[0] != '\0')
-		fx_rmdir(S.dir);
+		slip_test_rmdir(S.dir);
 	S.dir[0] = '\0';
 }
 

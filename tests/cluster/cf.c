@@ -6,11 +6,9 @@
  * the final comparison reads every acknowledged revision back from the
  * stream the same way.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include "cf.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <nats/nats.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -834,29 +832,4 @@ done:
 	slip_conn_free(conn);
 	free(L.a);
 	return rc;
-}
-
-/* --------------------------------------------------------- scaffolding */
-
-int cf_tmpdir(char *buf, size_t cap)
-{
-	const char *base = getenv("TMPDIR");
-	snprintf(buf, cap, "%s/slip-cf-XXXXXX", base && *base ? base : "/tmp");
-	return mkdtemp(buf) != NULL ? 0 : -1;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-void cf_rmdir(const char *dir)
-{
-	if (dir != NULL && dir[0] != '\0')
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

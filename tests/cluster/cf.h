@@ -17,6 +17,7 @@
 #include <slipstream.h>
 
 #include "natsd.h"
+#include "tmpdir.h"
 
 #define CF_BUCKET "failover"
 #define CF_STREAM "KV_failover"
@@ -162,12 +163,5 @@ typedef struct cf_report {
  */
 int cf_verify(slip_natsd_cluster *c, const char *urls, const cf_writer *w,
               cf_mirror *m, cf_report *out);
-
-/* ------------------------------------------------------------ scaffolding */
-
-/** A fresh temp dir in @p buf. 0 or -1. */
-int cf_tmpdir(char *buf, size_t cap);
-/** Removes a dir made by cf_tmpdir with its files. */
-void cf_rmdir(const char *dir);
 
 #endif

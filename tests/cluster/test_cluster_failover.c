@@ -87,7 +87,7 @@ static int rig_up(rig *g, int base_keys)
 {
 	memset(g, 0, sizeof(*g));
 	if (slip_natsd_cluster_start(&g->cl, 3) != 0 ||
-	    cf_tmpdir(g->dir, sizeof(g->dir)) != 0)
+	    slip_test_tmpdir(g->dir, sizeof(g->dir), "cf") != 0)
 		return -1;
 	g->urls = slip_natsd_cluster_urls(g->cl);
 	if (make_bucket(g) != 0 ||
@@ -213,7 +213,7 @@ static void rig_down(rig *g)
 	g->m.seen = NULL;
 	slip_natsd_cluster_free(g->cl);
 	if (g->dir[0])
-		cf_rmdir(g->dir);
+		slip_test_rmdir(g->dir);
 }
 
 /* Waits until @p more writes past @p from are acknowledged; ms taken. */

@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (slip_natsd_start(&R.natsd, NULL) != 0 ||
-	    fx_tmpdir(dir, sizeof(dir)) != 0) {
+	    slip_test_tmpdir(dir, sizeof(dir), "applied") != 0) {
 		fprintf(stderr, "cannot start nats-server / temp dir\n");
 		printf("0 passed, 1 failed\n");
 		return 1;
@@ -413,7 +413,7 @@ int main(int argc, char **argv)
 	        R.resyncs_seen, R.cycles_committed);
 	fx_close(&R.f);
 	slip_natsd_free(R.natsd);
-	fx_rmdir(dir);
+	slip_test_rmdir(dir);
 	printf("%d passed, %d failed\n", g_failures ? 0 : 1,
 	       g_failures ? 1 : 0);
 	return g_failures ? 1 : 0;

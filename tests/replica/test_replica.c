@@ -146,7 +146,7 @@ static void t_warm_start(void)
 	slip_version v, late;
 	slip_cursor c1, c2;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE(slip_test_tmpdir(dir, sizeof(dir), "replica") == 0);
 	snap_path(path, sizeof(path), dir);
 	REQUIRE(open_fx(&f, "warm"));
 	for (int i = 0; i < 50; i++) {
@@ -193,7 +193,7 @@ static void t_warm_start(void)
 	CHECK(diff_server(r, &f, NULL) == 0);
 	slip_replica_free(r);
 	fx_close(&f);
-	fx_rmdir(dir);
+	slip_test_rmdir(dir);
 }
 
 /*
@@ -209,7 +209,7 @@ static void t_warm_paused(void)
 	slip_version v, late;
 
 	REQUIRE(g_natsd != NULL);
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE(slip_test_tmpdir(dir, sizeof(dir), "replica") == 0);
 	snap_path(path, sizeof(path), dir);
 	REQUIRE(open_fx(&f, "paused"));
 	for (int i = 0; i < 20; i++) {
@@ -242,7 +242,7 @@ static void t_warm_paused(void)
 	CHECK(diff_server(r, &f, NULL) == 0);
 	slip_replica_free(r);
 	fx_close(&f);
-	fx_rmdir(dir);
+	slip_test_rmdir(dir);
 }
 
 /* put → wait(version) → get sees it, for every write, many times. */
@@ -341,7 +341,7 @@ static void t_expired_resync(void)
 	char dir[256], path[300], key[32], val[32];
 	slip_version v;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE(slip_test_tmpdir(dir, sizeof(dir), "replica") == 0);
 	snap_path(path, sizeof(path), dir);
 	REQUIRE(open_fx(&f, "expired"));
 	for (int i = 0; i < 20; i++) {
@@ -387,7 +387,7 @@ static void t_expired_resync(void)
 	CHECK(diff_server(r, &f, NULL) == 0);
 	slip_replica_free(r);
 	fx_close(&f);
-	fx_rmdir(dir);
+	slip_test_rmdir(dir);
 }
 
 /* The bucket is deleted and recreated while the replica is stopped. */
@@ -398,7 +398,7 @@ static void t_recreated_bucket(void)
 	char dir[256], path[300], key[32];
 	slip_version v;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE(slip_test_tmpdir(dir, sizeof(dir), "replica") == 0);
 	snap_path(path, sizeof(path), dir);
 	REQUIRE(open_fx(&f, "recreate"));
 	for (int i = 0; i < 30; i++) {
@@ -425,7 +425,7 @@ static void t_recreated_bucket(void)
 	CHECK(diff_server(r, &f, NULL) == 0);
 	slip_replica_free(r);
 	fx_close(&f);
-	fx_rmdir(dir);
+	slip_test_rmdir(dir);
 }
 
 /*
@@ -660,7 +660,7 @@ static void t_bad_options(void)
 	char dir[256], path[300];
 	slip_entry *e = NULL;
 
-	REQUIRE(fx_tmpdir(dir, sizeof(dir)) == 0);
+	REQUIRE(slip_test_tmpdir(dir, sizeof(dir), "replica") == 0);
 	REQUIRE(open_fx(&f, "badopts"));
 	CHECK_RC(slip_replica_open(&r, NULL), SLIP_EINVAL);
 	CHECK_RC(slip_replica_open(NULL, &o), SLIP_EINVAL);
@@ -703,7 +703,7 @@ static void t_bad_options(void)
 	CHECK(slip_replica_count(NULL) == 0);
 	slip_replica_free(r);
 	fx_close(&f);
-	fx_rmdir(dir);
+	slip_test_rmdir(dir);
 }
 
 static const slip_test_case cases[] = {

@@ -1,5 +1,5 @@
 /*
- * tests/snapshot/snap_util.h — helpers shared by the snapshot, fault and
+ * tests/support/snap_util.h — helpers shared by the snapshot, fault and
  * crash tests: temp directories, file I/O, a deterministic update generator
  * and a model ("oracle") of the committed state it produces, compared
  * exactly against loaded snapshots.

@@ -1,11 +1,11 @@
 /*
- * tests/snapshot/snap_util.c — see snap_util.h: temp files, the seeded
+ * tests/support/snap_util.c — see snap_util.h: temp files, the seeded
  * update generator and the exact state comparison the snapshot tests use
  * as their oracle.
  */
 #include "snap_util.h"
+#include "tmpdir.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +15,10 @@ bool snapt_big_values;
 
 char *snapt_tmpdir(void)
 {
-	const char *base = getenv("TMPDIR");
 	char tmpl[512];
 	char *d;
 
-	snprintf(tmpl, sizeof(tmpl), "%s/slipsnap-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpl) == NULL)
+	if (slip_test_tmpdir(tmpl, sizeof(tmpl), "snap") != 0)
 		return NULL;
 	d = malloc(strlen(tmpl) + 1);
 	if (d != NULL)
@@ -31,26 +28,9 @@ char *snapt_tmpdir(void)
 
 void snapt_rmdir(char *dir)
 {
-	DIR *d;
-	struct dirent *de;
-
 	if (dir == NULL)
 		return;
-	d = opendir(dir);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		char *p;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = snapt_path(dir, de->d_name);
-		if (p != NULL)
-			unlink(p);
-		free(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(dir);
+	slip_test_rmdir(dir);
 	free(dir);
 }
 

@@ -1,5 +1,5 @@
 /*
- * tests/interop/jsutil.c — runs the node scripts of tests/js for the auth and
+ * tests/support/jsutil.c — runs the node scripts of tests/js for the auth and
  * interop tests (posix_spawn with pipes, reads bounded by deadlines so a
  * stuck script fails the test instead of hanging it), and the small JSON,
  * base64 and hex helpers those tests need.

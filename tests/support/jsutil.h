@@ -1,5 +1,5 @@
 /*
- * tests/interop/jsutil.h — helpers for tests that drive the node scripts in
+ * tests/support/jsutil.h — helpers for tests that drive the node scripts in
  * tests/js (credential minting, the official NATS JavaScript client): run a
  * script to completion, or keep one running and read its JSON lines with a
  * deadline; pull fields out of those flat JSON lines; base64 and hex.

@@ -1,5 +1,5 @@
 /*
- * tests/cli/run.c — runs a child process with posix_spawn and captures
+ * tests/support/run.c — runs a child process with posix_spawn and captures
  * its output (poll over stdin/stdout/stderr pipes, killed at a deadline),
  * and a strict little JSON reader for checking `--json` lines.
  */

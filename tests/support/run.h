@@ -1,5 +1,5 @@
 /*
- * tests/cli/run.h — helpers of the CLI end-to-end tests: run a program
+ * tests/support/run.h — helpers of the CLI end-to-end tests: run a program
  * with given stdin and environment and capture its exit code, stdout and
  * stderr (never hanging: a child is killed after a deadline); and a small
  * strict JSON reader for the tool's one-object-per-line output.
