@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,6 +359,10 @@ static int check_config(const slip_store_config *cfg)
 		field = "num_replicas (0..5)";
 	else if (cfg->max_value_size < -1)
 		field = "max_value_size (>= -1)";
+	else if (cfg->version >= 2 && cfg->marker_ttl_ms != 0 &&
+	         (cfg->marker_ttl_ms < SLIP_TTL_MIN_MS ||
+	          cfg->marker_ttl_ms > INT64_MAX / 1000000))
+		field = "marker_ttl_ms (0, or >= 1000)";
 	if (field != NULL)
 		return slip_set_error(SLIP_EINVAL, "store_open \"%s\": bad %s",
 		                      cfg->name, field);
@@ -414,7 +419,16 @@ SLIP_EXTERN int slip_store_open_config(slip_store **out, slip_conn *conn,
 		return slip__with_op(SLIP_EINVAL, "store_open");
 	if (check_config(cfg) != SLIP_OK)
 		return SLIP_EINVAL;
-	return store_open(out, conn, cfg->name, cfg);
+	/* Backends always see the current layout: the fields an older
+	 * caller's struct lacks keep their defaults (read only up to what
+	 * its version holds). */
+	slip_store_config full = SLIP_STORE_CONFIG_INIT;
+	size_t have = cfg->version >= 2
+	                      ? sizeof(full)
+	                      : offsetof(slip_store_config, marker_ttl_ms);
+	memcpy(&full, cfg, have);
+	full.version = SLIP_STORE_CONFIG_VERSION;
+	return store_open(out, conn, full.name, &full);
 }
 
 SLIP_EXTERN int slip_store_delete(slip_conn *conn, const char *name)

@@ -358,6 +358,72 @@ SLIP_EXTERN int slip_writer_purge(slip_writer *w, const char *key)
 	return w->store->conn->be->purge(w->store->impl, key);
 }
 
+/* ============================================================ per-key TTL */
+
+/* Writer, key, value and TTL checks, then the backend's optional member. */
+static int ttl_writable(slip_writer *w, const char *op, const char *key,
+                        const void *value, size_t len, int64_t ttl_ms,
+                        bool supported)
+{
+	int rc = writable(w, op, key, value, len);
+
+	if (rc == SLIP_OK && ttl_ms < SLIP_TTL_MIN_MS)
+		rc = slip_set_error(SLIP_EINVAL,
+		                    "%s \"%s\": TTL of %lld ms is below the "
+		                    "minimum of %d ms",
+		                    op, key, (long long)ttl_ms,
+		                    SLIP_TTL_MIN_MS);
+	if (rc == SLIP_OK)
+		rc = slip__conn_check(w->store->conn, op, key);
+	if (rc == SLIP_OK && !supported)
+		rc = slip_set_error(SLIP_EUNSUPPORTED,
+		                    "%s \"%s\": the %s backend has no per-key "
+		                    "TTL",
+		                    op, key, w->store->conn->be->name);
+	return rc;
+}
+
+SLIP_EXTERN int slip_writer_put_ttl(slip_writer *w, const char *key,
+                                    const void *value, size_t len,
+                                    int64_t ttl_ms, slip_version *out_version)
+{
+	int rc = ttl_writable(w, "put", key, value, len, ttl_ms,
+	                      w != NULL && w->store->conn->be->put_ttl != NULL);
+
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->put_ttl(w->store->impl, key, value, len,
+	                                   ttl_ms, out_version);
+}
+
+SLIP_EXTERN int slip_writer_create_ttl(slip_writer *w, const char *key,
+                                       const void *value, size_t len,
+                                       int64_t ttl_ms,
+                                       slip_version *out_version)
+{
+	int rc = ttl_writable(w, "create", key, value, len, ttl_ms,
+	                      w != NULL &&
+	                              w->store->conn->be->create_ttl != NULL);
+
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->create_ttl(w->store->impl, key, value, len,
+	                                      ttl_ms, out_version);
+}
+
+SLIP_EXTERN int slip_writer_purge_ttl(slip_writer *w, const char *key,
+                                      int64_t marker_ttl_ms)
+{
+	int rc = ttl_writable(w, "purge", key, NULL, 0, marker_ttl_ms,
+	                      w != NULL &&
+	                              w->store->conn->be->purge_ttl != NULL);
+
+	if (rc != SLIP_OK)
+		return rc;
+	return w->store->conn->be->purge_ttl(w->store->impl, key,
+	                                     marker_ttl_ms);
+}
+
 /* ================================================================ watcher */
 
 /* The size of a version-1 options struct: what callers built against the

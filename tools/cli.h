@@ -67,6 +67,9 @@ typedef struct cli_opts {
 	const char *storage;
 	const char *description;
 	const char *max_value_size;
+	const char *marker_ttl;
+	/* put/create: per-key TTL; bucket create: max age (as nats' --ttl) */
+	const char *ttl;
 	/* positional arguments after the command word(s) */
 	const char *pos[CLI_MAX_POS];
 	int npos;

@@ -36,6 +36,16 @@ static int parse_config(slip_store_config *cfg, const cli_opts *o)
 	    (rc = cli_parse_duration_ms(&v, o->max_age, "--max-age")) ==
 	            SLIP_OK)
 		cfg->max_age_ms = v;
+	if (rc == SLIP_OK && o->ttl && o->max_age)
+		rc = cli_fail(SLIP_EINVAL, "--ttl and --max-age: give one "
+		                           "(--ttl is the bucket's max age)");
+	if (rc == SLIP_OK && o->ttl &&
+	    (rc = cli_parse_duration_ms(&v, o->ttl, "--ttl")) == SLIP_OK)
+		cfg->max_age_ms = v;
+	if (rc == SLIP_OK && o->marker_ttl &&
+	    (rc = cli_parse_duration_ms(&v, o->marker_ttl, "--marker-ttl")) ==
+	            SLIP_OK)
+		cfg->marker_ttl_ms = v;
 	if (rc == SLIP_OK && o->replicas &&
 	    (rc = parse_int_flag(&v, o->replicas, "--replicas", 5)) == SLIP_OK)
 		cfg->num_replicas = (int)v;

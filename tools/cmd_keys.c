@@ -105,10 +105,14 @@ done:
 
 static int do_write(slip_writer *w, const char *mode, const char *key,
                     const uint8_t *v, size_t len, const slip_version *expect,
-                    slip_version *out)
+                    int64_t ttl_ms, slip_version *out)
 {
+	if (strcmp(mode, "create") == 0 && ttl_ms > 0)
+		return slip_writer_create_ttl(w, key, v, len, ttl_ms, out);
 	if (strcmp(mode, "create") == 0)
 		return slip_writer_create(w, key, v, len, out);
+	if (ttl_ms > 0)
+		return slip_writer_put_ttl(w, key, v, len, ttl_ms, out);
 	if (strcmp(mode, "update") == 0)
 		return slip_writer_update(w, key, v, len, expect, out);
 	return slip_writer_put(w, key, v, len, out);
@@ -151,6 +155,9 @@ int cmd_put(const cli_opts *o, const char *mode)
 		else
 			rc = cli_parse_version(&expect, o->version);
 	}
+	int64_t ttl_ms = 0;
+	if (rc == SLIP_OK && o->ttl)
+		rc = cli_parse_duration_ms(&ttl_ms, o->ttl, "--ttl");
 	if (rc != SLIP_OK)
 		return rc;
 	if (o->npos > 1) {
@@ -165,7 +172,7 @@ int cmd_put(const cli_opts *o, const char *mode)
 	rc = open_writer(&w, &s, o, mode);
 	if (rc != SLIP_OK)
 		goto done;
-	rc = do_write(w, mode, key, value, len, &expect, &got);
+	rc = do_write(w, mode, key, value, len, &expect, ttl_ms, &got);
 	if (rc != SLIP_OK) {
 		cli_lib_fail(rc, mode, key);
 		goto done;

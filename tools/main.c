@@ -30,7 +30,8 @@ enum {
 	G_QUIET = 1u << 11,    /* --quiet */
 	G_COUNT = 1u << 12,    /* --count */
 	G_COMPACT = 1u << 13,  /* --compact */
-	G_HELP = 1u << 14      /* --help, accepted everywhere */
+	G_HELP = 1u << 14,     /* --help, accepted everywhere */
+	G_TTL = 1u << 15       /* --ttl */
 };
 
 enum opt_kind { K_STR, K_BOOL, K_PROGRESS_ON, K_PROGRESS_OFF };
@@ -72,6 +73,8 @@ static const opt_def opt_table[] = {
         OPT_STR("storage", 0, G_CONFIG, storage),
         OPT_STR("description", 0, G_CONFIG, description),
         OPT_STR("max-value-size", 0, G_CONFIG, max_value_size),
+        OPT_STR("marker-ttl", 0, G_CONFIG, marker_ttl),
+        OPT_STR("ttl", 0, G_TTL, ttl),
         OPT_BOOL("raw", 0, G_RAW, raw),
         {"progress", 0, K_PROGRESS_ON, G_PROGRESS, 0},
         {"no-progress", 0, K_PROGRESS_OFF, G_PROGRESS, 0},
@@ -100,12 +103,13 @@ static const cmd_def cmd_table[] = {
         {"get", NULL, G_KEY | G_RAW, 1, 1, "get KEY [--raw]",
          "Prints the latest live value of KEY followed by a newline (--raw:\n"
          "the bytes exactly). Exit 1 when the key is absent or deleted.\n"},
-        {"put", NULL, G_KEY, 1, 2, "put KEY [VALUE]",
+        {"put", NULL, G_KEY | G_TTL, 1, 2, "put KEY [VALUE] [--ttl DUR]",
          "Writes VALUE (read from stdin when absent) and prints the new\n"
-         "revision.\n"},
-        {"create", NULL, G_KEY, 1, 2, "create KEY [VALUE]",
+         "revision. --ttl: the key expires after DUR (>= 1s; the bucket\n"
+         "needs a marker TTL, nats-server 2.11+).\n"},
+        {"create", NULL, G_KEY | G_TTL, 1, 2, "create KEY [VALUE] [--ttl DUR]",
          "Writes only if KEY is absent or deleted; exit 3 if it holds a "
-         "value.\n"},
+         "value.\n--ttl as for put.\n"},
         {"update", NULL, G_KEY | G_VERSION, 1, 2,
          "update KEY [VALUE] --version V",
          "Writes only if the latest revision of KEY is V; exit 3 otherwise.\n"
@@ -150,7 +154,7 @@ static const cmd_def cmd_table[] = {
         {"snapshot", "verify", G_JSON | G_HELP, 1, 1, "snapshot verify FILE",
          "Checks every record; exit 5 when the file is corrupted or of an\n"
          "unsupported version, 1 when it does not exist.\n"},
-        {"bucket", "create", G_CONN | G_JSON | G_HELP | G_CONFIG, 1, 1,
+        {"bucket", "create", G_CONN | G_JSON | G_HELP | G_CONFIG | G_TTL, 1, 1,
          "bucket create NAME [config flags]",
          "Creates NAME, or binds to it when it exists with the same\n"
          "configuration (exit 3 when it exists with another one).\n"},
@@ -187,7 +191,9 @@ static const char flags_help[] =
         "                     when stdout and stderr are terminals)\n"
         "Bucket configuration flags (bucket create):\n"
         "  --history N  --max-bytes SIZE  --max-age DUR  --replicas N\n"
-        "  --storage file|memory  --description TEXT  --max-value-size SIZE\n";
+        "  --storage file|memory  --description TEXT  --max-value-size SIZE\n"
+        "  --ttl DUR (same as --max-age)  --marker-ttl DUR (limit markers\n"
+        "  and per-key TTL; nats-server 2.11+)\n";
 
 static const char exit_help[] =
         "Exit codes:\n"

@@ -241,6 +241,40 @@ SLIP_EXTERN int slip_writer_delete_version(slip_writer *w, const char *key,
 /** Removes the key's whole history; watchers see a Purge. */
 SLIP_EXTERN int slip_writer_purge(slip_writer *w, const char *key);
 
+/* ------------------------------------------------------- per-key TTL */
+
+/** Shortest per-key TTL in ms (nats-server refuses less than 1 s). */
+#define SLIP_TTL_MIN_MS 1000
+
+/**
+ * As slip_writer_put(), and the key expires @p ttl_ms after the write
+ * (>= SLIP_TTL_MIN_MS). The store must allow per-key TTL: created with
+ * slip_store_config.marker_ttl_ms > 0 (NATS: nats-server >= 2.11 with
+ * allow_msg_ttl). A TTL below the store's marker TTL is raised to it, as
+ * nats-server does. When the key expires its removal reaches readers and
+ * watchers as a Purge (a limit marker).
+ * @return as slip_writer_put(); SLIP_EINVAL for a TTL below the minimum;
+ * SLIP_EUNSUPPORTED, before anything is sent, when the backend, server or
+ * store has no per-key TTL.
+ */
+SLIP_EXTERN int slip_writer_put_ttl(slip_writer *w, const char *key,
+                                    const void *value, size_t len,
+                                    int64_t ttl_ms, slip_version *out_version);
+
+/** As slip_writer_create() with a per-key TTL (see slip_writer_put_ttl). */
+SLIP_EXTERN int slip_writer_create_ttl(slip_writer *w, const char *key,
+                                       const void *value, size_t len,
+                                       int64_t ttl_ms,
+                                       slip_version *out_version);
+
+/**
+ * As slip_writer_purge(); the purge marker itself is removed
+ * @p marker_ttl_ms later (>= SLIP_TTL_MIN_MS), as the official clients'
+ * purge with a TTL does. Errors as slip_writer_put_ttl().
+ */
+SLIP_EXTERN int slip_writer_purge_ttl(slip_writer *w, const char *key,
+                                      int64_t marker_ttl_ms);
+
 /* ---------------------------------------------------------------- watcher */
 
 /**

@@ -27,6 +27,16 @@ extern "C" {
  */
 SLIP_EXTERN int slip_mem_drop_before(slip_store *store, uint64_t revision);
 
+/**
+ * Moves the store's bucket clock @p ms forward (it starts at the real
+ * time), so tests can age keys out — max_age, per-key TTL, limit markers
+ * and their own TTL — without sleeping. Every handle on the bucket sees
+ * the same clock; expiry runs at once and watchers are woken.
+ * @return SLIP_OK, SLIP_EINVAL (not a memory store, @p ms < 0),
+ * SLIP_ENOTCONNECTED.
+ */
+SLIP_EXTERN int slip_mem_advance_clock(slip_store *store, int64_t ms);
+
 #ifdef __cplusplus
 }
 #endif

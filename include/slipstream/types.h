@@ -230,7 +230,8 @@ typedef enum slip_storage {
 /** Bucket names: [A-Za-z0-9_-]+, at most this long. */
 #define SLIP_NAME_MAX 255
 
-#define SLIP_STORE_CONFIG_VERSION 1
+/** Version 2 added marker_ttl_ms; version 1 configs are still accepted. */
+#define SLIP_STORE_CONFIG_VERSION 2
 
 /**
  * Configuration used to create a store, or checked against an existing
@@ -247,12 +248,20 @@ typedef struct slip_store_config {
 	int num_replicas;     /**< 0 = default (1) */
 	const char *description; /**< NULL = none */
 	int32_t max_value_size;  /**< -1 = unlimited */
+	/* ---- version 2 */
+	/**
+	 * 0: no limit markers and no per-key TTL. > 0 (ms, >= 1000): the
+	 * store allows per-key TTL and writes a limit marker (read as a
+	 * Purge) when a key ages out, kept this long. NATS: allow_msg_ttl +
+	 * subject_delete_marker_ttl, nats-server >= 2.11.
+	 */
+	int64_t marker_ttl_ms;
 } slip_store_config;
 
 #define SLIP_STORE_CONFIG_INIT                                                 \
 	{                                                                      \
 		SLIP_STORE_CONFIG_VERSION, NULL, SLIP_STORAGE_FILE, -1, 0, 0,  \
-		        0, NULL, -1                                            \
+		        0, NULL, -1, 0                                         \
 	}
 
 /** Live facts about a store (slip_store_get_info()). Plain value. */

@@ -1138,6 +1138,9 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_store_config_mismatch),
         SLIP_TEST(t_store_open_missing),
         SLIP_TEST(t_not_connected_after_close),
+        SLIP_TEST(t_ttl_refused_without_markers),
+        SLIP_TEST(t_ttl_key_expires_through_marker),
+        SLIP_TEST(t_ttl_create_and_purge_marker),
         {0},
 };
 

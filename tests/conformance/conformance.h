@@ -39,6 +39,11 @@ typedef struct conf_fixture {
 	 * that cursors older than revision - 1 expire. Return 0 on success.
 	 */
 	int (*drop_before)(void *ctx, slip_store *store, uint64_t revision);
+	/**
+	 * Lets @p ms of the backend's time pass for @p store (expiry cases).
+	 * NULL: the suite sleeps that long in real time.
+	 */
+	int (*advance_ms)(void *ctx, slip_store *store, int64_t ms);
 } conf_fixture;
 
 /** Defined by the backend's fixture file. */
@@ -61,6 +66,8 @@ typedef struct conf_case {
 
 /** Connects and creates a fresh bucket with @p max_history (0 default). */
 int conf_open(conf_case *c, int64_t max_history);
+/** As conf_open with a whole configuration (its name is filled in). */
+int conf_open_config(conf_case *c, slip_store_config *cfg);
 /** Deletes the bucket, frees the store and the connection. */
 void conf_close(conf_case *c);
 /** A unique bucket name (for cases that make their own). */
@@ -68,5 +75,9 @@ void conf_bucket_name(char *buf, size_t bufsz);
 
 /** The multi-prefix cases (conf_multi.c), run after the ones above. */
 extern const slip_test_case conf_multi_cases[];
+/* Expiry cases (conf_expiry.c): limit markers and per-key TTL. */
+void t_ttl_refused_without_markers(void);
+void t_ttl_key_expires_through_marker(void);
+void t_ttl_create_and_purge_marker(void);
 
 #endif

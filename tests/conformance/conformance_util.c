@@ -24,6 +24,13 @@ void conf_bucket_name(char *buf, size_t bufsz)
 int conf_open(conf_case *c, int64_t max_history)
 {
 	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+
+	cfg.max_history = max_history;
+	return conf_open_config(c, &cfg);
+}
+
+int conf_open_config(conf_case *c, slip_store_config *cfg)
+{
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -31,9 +38,8 @@ int conf_open(conf_case *c, int64_t max_history)
 	rc = slip_connect(&c->conn, conf_backend.url(conf_ctx));
 	if (rc != SLIP_OK)
 		return rc;
-	cfg.name = c->bucket;
-	cfg.max_history = max_history;
-	rc = slip_store_open_config(&c->store, c->conn, &cfg);
+	cfg->name = c->bucket;
+	rc = slip_store_open_config(&c->store, c->conn, cfg);
 	if (rc != SLIP_OK)
 		return rc;
 	c->r = slip_store_reader(c->store);

@@ -475,7 +475,11 @@ static void m_check_reads(conf_case *c)
 		slip_entry_free(e);
 		e = NULL;
 		CHECK_OK(slip_reader_entry(c->r, m_key(k), &e));
-		CHECK((e != NULL) == (s && m_log[s].op != SLIP_OP_PURGE));
+		/* entry shows the latest record, tombstones and purges too */
+		CHECK((e != NULL) == (s != 0));
+		if (e != NULL)
+			CHECK(conf_rev(&e->version) == s &&
+			      e->op == m_log[s].op);
 		slip_entry_free(e);
 	}
 	CHECK_OK(slip_store_get_info(c->store, &info));

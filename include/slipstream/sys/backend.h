@@ -174,6 +174,20 @@ typedef struct slip_backend {
 	int (*scan_prefixes)(void *store, const char *const *prefixes,
 	                     size_t count, bool keys_only, slip_entry_cb cb,
 	                     void *payload);
+
+	/* ------------------- per-key TTL (may be NULL: SLIP_EUNSUPPORTED) */
+
+	/**
+	 * As put / create / purge, the record expiring after @p ttl_ms (the
+	 * core checked ttl_ms >= SLIP_TTL_MIN_MS). SLIP_EUNSUPPORTED, before
+	 * anything is written, when the server or store has no per-key TTL.
+	 */
+	int (*put_ttl)(void *store, const char *key, const void *value,
+	               size_t len, int64_t ttl_ms, slip_version *out_version);
+	int (*create_ttl)(void *store, const char *key, const void *value,
+	                  size_t len, int64_t ttl_ms,
+	                  slip_version *out_version);
+	int (*purge_ttl)(void *store, const char *key, int64_t ttl_ms);
 } slip_backend;
 
 /**

@@ -55,6 +55,7 @@ int slip__mem_config_from(mem_config *out, const slip_store_config *cfg,
 	out->num_replicas = cfg->num_replicas > 0 ? cfg->num_replicas : 1;
 	out->max_value_size =
 	        cfg->max_value_size > 0 ? cfg->max_value_size : -1;
+	out->marker_ttl_ms = cfg->marker_ttl_ms > 0 ? cfg->marker_ttl_ms : 0;
 	if (cfg->description != NULL)
 		snprintf(out->description, sizeof(out->description), "%s",
 		         cfg->description);
@@ -91,6 +92,9 @@ void slip__mem_config_diff(const mem_config *a, const mem_config *b, char *buf,
 	if (a->max_value_size != b->max_value_size)
 		diff_add(buf, bufsz, "max_value_size", a->max_value_size,
 		         b->max_value_size);
+	if (a->marker_ttl_ms != b->marker_ttl_ms)
+		diff_add(buf, bufsz, "marker_ttl_ms", a->marker_ttl_ms,
+		         b->marker_ttl_ms);
 	if (strcmp(a->description, b->description) != 0) {
 		size_t n = strlen(buf);
 		if (n < bufsz)
@@ -289,6 +293,8 @@ static void rec_remove(mem_bucket *b, mem_rec *r)
 	}
 	b->messages--;
 	b->bytes -= rec_size(r);
+	if (r->expires_ns != 0)
+		b->ttl_recs--;
 	if (r->kprev != NULL)
 		r->kprev->knext = r->knext;
 	else
@@ -322,18 +328,83 @@ void slip__mem_drop_before(mem_bucket *b, uint64_t seq)
 	log_maybe_compact(b);
 }
 
+int64_t slip__mem_now(const mem_bucket *b)
+{
+	return slip__realtime_ns() + b->clock_offset_ns;
+}
+
+static void key_link(mem_bucket *b, mem_key *k, mem_rec *r);
+
+/*
+ * The limit marker nats-server (2.11+, subject_delete_marker_ttl) writes
+ * when the last record of a key ages out: no value, read as a Purge, gone
+ * itself after the marker TTL. Best effort: without memory the key simply
+ * vanishes, as it does on a bucket without markers.
+ */
+static void append_marker(mem_bucket *b, const char *name, int64_t now)
+{
+	mem_rec *r = calloc(1, sizeof(*r) + 1);
+	mem_key *k = r != NULL ? map_get_or_add(b, name) : NULL;
+
+	if (r != NULL) {
+		r->seq = b->last_seq + 1;
+		r->created_ns = now;
+		r->op = SLIP_OP_PURGE;
+		r->limit_marker = true;
+		r->expires_ns = now + b->cfg.marker_ttl_ms * 1000000;
+	}
+	if (k == NULL || log_append(b, r) != SLIP_OK) {
+		if (k != NULL && k->count == 0)
+			map_remove(b, k);
+		free(r);
+		return;
+	}
+	b->ttl_recs++;
+	b->last_seq = r->seq;
+	key_link(b, k, r);
+	pthread_cond_broadcast(&b->cond);
+}
+
+/* Removes @p r; a marker follows when it was its key's latest record. */
+static void expire_rec(mem_bucket *b, mem_rec *r, int64_t now)
+{
+	char name[SLIP_KEY_MAX + 1];
+	bool mark = b->cfg.marker_ttl_ms > 0 && !r->limit_marker &&
+	            r->key->latest == r && r->key->len <= SLIP_KEY_MAX;
+
+	if (mark)
+		memcpy(name, r->key->name, r->key->len + 1);
+	rec_remove(b, r);
+	if (mark)
+		append_marker(b, name, now);
+}
+
+/* Records whose TTL passed, wherever they are in the log. */
+static void expire_ttl(mem_bucket *b, int64_t now)
+{
+	size_t end = b->log_len;
+
+	for (size_t i = b->log_head; i < end && b->ttl_recs > 0; i++) {
+		mem_rec *r = b->log[i].rec;
+		if (r != NULL && r->expires_ns != 0 && r->expires_ns <= now)
+			expire_rec(b, r, now);
+	}
+}
+
 void slip__mem_expire(mem_bucket *b)
 {
-	int64_t limit;
+	int64_t now = slip__mem_now(b);
 
-	if (b->cfg.max_age_ms <= 0 || b->log_head >= b->log_len)
-		return;
-	limit = slip__realtime_ns() - b->cfg.max_age_ms * 1000000;
-	while (b->log_head < b->log_len &&
-	       b->log[b->log_head].rec->created_ns < limit) {
-		b->floor = b->log[b->log_head].seq + 1;
-		rec_remove(b, b->log[b->log_head].rec);
+	if (b->cfg.max_age_ms > 0) {
+		int64_t limit = now - b->cfg.max_age_ms * 1000000;
+		while (b->log_head < b->log_len &&
+		       b->log[b->log_head].rec->created_ns < limit) {
+			b->floor = b->log[b->log_head].seq + 1;
+			expire_rec(b, b->log[b->log_head].rec, now);
+		}
 	}
+	if (b->ttl_recs > 0)
+		expire_ttl(b, now);
 	log_maybe_compact(b);
 }
 
@@ -456,6 +527,34 @@ static void key_link(mem_bucket *b, mem_key *k, mem_rec *r)
 		rec_remove(b, k->oldest);
 }
 
+int slip__mem_write_ttl(mem_bucket *b, mem_write_kind kind, const char *opname,
+                        const char *key, const void *value, size_t len,
+                        int64_t ttl_ms, slip_version *out_version)
+{
+	slip_version v;
+	int rc;
+
+	if (b->cfg.marker_ttl_ms <= 0)
+		return slip_set_error(
+		        SLIP_EUNSUPPORTED,
+		        "%s \"%s\": bucket \"%s\" does not allow "
+		        "per-key TTL (create it with a marker TTL); "
+		        "nothing was written",
+		        opname, key, b->name);
+	/* As nats-server 2.15: a TTL below the marker TTL is raised to it. */
+	if (ttl_ms < b->cfg.marker_ttl_ms)
+		ttl_ms = b->cfg.marker_ttl_ms;
+	rc = slip__mem_write(b, kind, opname, key, value, len, NULL, &v);
+	if (rc != SLIP_OK)
+		return rc;
+	mem_key *k = slip__mem_key_find(b, key);
+	k->latest->expires_ns = k->latest->created_ns + ttl_ms * 1000000;
+	b->ttl_recs++;
+	if (out_version != NULL)
+		*out_version = v;
+	return SLIP_OK;
+}
+
 int slip__mem_write(mem_bucket *b, mem_write_kind kind, const char *opname,
                     const char *key, const void *value, size_t len,
                     const slip_version *expected, slip_version *out_version)
@@ -477,7 +576,7 @@ int slip__mem_write(mem_bucket *b, mem_write_kind kind, const char *opname,
 		return slip_set_error(SLIP_ENOMEM, "%s \"%s\": out of memory",
 		                      opname, key);
 	r->seq = b->last_seq + 1;
-	r->created_ns = slip__realtime_ns();
+	r->created_ns = slip__mem_now(b);
 	r->op = op;
 	r->value_len = len;
 	if (len > 0)

@@ -43,6 +43,9 @@ typedef struct mem_rec {
 	struct mem_rec *kprev; /* next older record of the same key */
 	size_t value_len;
 	slip_op op;
+	int64_t expires_ns; /* per-key TTL / marker TTL on the bucket clock; 0
+	                       never */
+	bool limit_marker;  /* written by expiry, not by a client */
 	uint8_t value[];
 } mem_rec;
 
@@ -69,6 +72,7 @@ typedef struct mem_config {
 	int64_t max_age_ms;     /* 0 forever */
 	int num_replicas;       /* 1..5, recorded only */
 	int32_t max_value_size; /* -1 unlimited */
+	int64_t marker_ttl_ms;  /* 0: no per-key TTL, no limit markers */
 	char description[256];
 } mem_config;
 
@@ -83,11 +87,13 @@ typedef struct mem_bucket {
 
 	mem_slot *log; /* lock: ordered by seq, holes where rec is NULL */
 	size_t log_len, log_cap, log_head, log_holes;
-	slip__map map;     /* lock: name -> mem_key * (src/util/map.h) */
-	uint64_t last_seq; /* lock: newest revision written */
-	uint64_t floor;    /* lock: lowest seq that retention kept */
-	uint64_t messages; /* lock: records held */
-	uint64_t bytes;    /* lock: key + value bytes held */
+	slip__map map;           /* lock: name -> mem_key * (src/util/map.h) */
+	uint64_t last_seq;       /* lock: newest revision written */
+	uint64_t floor;          /* lock: lowest seq that retention kept */
+	uint64_t messages;       /* lock: records held */
+	uint64_t bytes;          /* lock: key + value bytes held */
+	int64_t clock_offset_ns; /* lock: added to the real time (tests) */
+	size_t ttl_recs;         /* lock: records with an expiry time */
 
 	struct mem_bucket *next; /* namespace list (registry lock) */
 	char name[];
@@ -126,7 +132,13 @@ mem_key *slip__mem_key_at(const mem_bucket *b, size_t i);
 size_t slip__mem_log_after(const mem_bucket *b, uint64_t seq);
 /** Oldest revision held, or last_seq + 1 when nothing is held. */
 uint64_t slip__mem_first_seq(const mem_bucket *b);
-/** Drops records older than max_age (what age retention does). */
+/** The bucket's clock: real time plus what tests advanced it by. */
+int64_t slip__mem_now(const mem_bucket *b);
+/**
+ * Drops records older than max_age and records whose TTL has passed (what
+ * nats-server's retention does); with limit markers, a key whose latest
+ * record went gets a marker (a Purge) kept for marker_ttl_ms.
+ */
 void slip__mem_expire(mem_bucket *b);
 /** Drops every record with seq < @p seq; the floor becomes @p seq. */
 void slip__mem_drop_before(mem_bucket *b, uint64_t seq);
@@ -138,6 +150,10 @@ void slip__mem_drop_before(mem_bucket *b, uint64_t seq);
 int slip__mem_write(mem_bucket *b, mem_write_kind kind, const char *opname,
                     const char *key, const void *value, size_t len,
                     const slip_version *expected, slip_version *out_version);
+/** As slip__mem_write, the record expiring @p ttl_ms after it (> 0). */
+int slip__mem_write_ttl(mem_bucket *b, mem_write_kind kind, const char *opname,
+                        const char *key, const void *value, size_t len,
+                        int64_t ttl_ms, slip_version *out_version);
 
 /** Copies a record into a new entry (without the value if !with_value). */
 int slip__mem_rec_entry(slip_entry **out, const mem_rec *r, bool with_value);

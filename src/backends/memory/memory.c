@@ -432,9 +432,9 @@ static int read_latest(void *store, const char *op, const char *key,
 	if (rc != SLIP_OK)
 		return rc;
 	k = slip__mem_key_find(b, key);
-	/* A purge marker means "no history": neither call shows it. */
-	if (k != NULL && (k->latest->op == SLIP_OP_PUT ||
-	                  (tombstones && k->latest->op == SLIP_OP_DELETE)))
+	/* entry shows every tombstone (Delete, Purge, limit marker) with its
+	 * revision, as the NATS backend does; get only live values. */
+	if (k != NULL && (k->latest->op == SLIP_OP_PUT || tombstones))
 		rc = slip__mem_rec_entry(out, k->latest, true);
 	unlock_bucket(b);
 	return rc;
@@ -586,6 +586,42 @@ static int mem_purge(void *store, const char *key)
 	return write_op(store, MEM_PURGE, "purge", key, NULL, 0, NULL, NULL);
 }
 
+static int ttl_write_op(void *store, mem_write_kind kind, const char *op,
+                        const char *key, const void *value, size_t len,
+                        int64_t ttl_ms, slip_version *out_version)
+{
+	mem_store *s = store;
+	mem_bucket *b;
+	int rc = lock_bucket(s, op, key, &b);
+
+	if (rc != SLIP_OK)
+		return rc;
+	rc = slip__mem_write_ttl(b, kind, op, key, value, len, ttl_ms,
+	                         out_version);
+	unlock_bucket(b);
+	return rc;
+}
+
+static int mem_put_ttl(void *store, const char *key, const void *value,
+                       size_t len, int64_t ttl_ms, slip_version *out_version)
+{
+	return ttl_write_op(store, MEM_PUT, "put", key, value, len, ttl_ms,
+	                    out_version);
+}
+
+static int mem_create_ttl(void *store, const char *key, const void *value,
+                          size_t len, int64_t ttl_ms, slip_version *out_version)
+{
+	return ttl_write_op(store, MEM_CREATE, "create", key, value, len,
+	                    ttl_ms, out_version);
+}
+
+static int mem_purge_ttl(void *store, const char *key, int64_t ttl_ms)
+{
+	return ttl_write_op(store, MEM_PURGE, "purge", key, NULL, 0, ttl_ms,
+	                    NULL);
+}
+
 /* ------------------------------------------------------------------ watch */
 
 static int mem_watch(void *store, const slip_watch_options *opts, slip_chan *tx)
@@ -623,6 +659,28 @@ SLIP_EXTERN int slip_mem_drop_before(slip_store *store, uint64_t revision)
 	return SLIP_OK;
 }
 
+SLIP_EXTERN int slip_mem_advance_clock(slip_store *store, int64_t ms)
+{
+	mem_store *s = slip_store_impl(store, &slip__backend_memory);
+	mem_bucket *b;
+	int rc;
+
+	if (s == NULL || ms < 0)
+		return slip_set_error(SLIP_EINVAL,
+		                      "mem_advance_clock: not a memory store, "
+		                      "or a negative step");
+	rc = slip_store_check_connected(store, "mem_advance_clock");
+	if (rc == SLIP_OK)
+		rc = lock_bucket(s, "mem_advance_clock", s->name, &b);
+	if (rc != SLIP_OK)
+		return rc;
+	b->clock_offset_ns += ms * 1000000;
+	slip__mem_expire(b);
+	pthread_cond_broadcast(&b->cond); /* watchers expire and deliver */
+	unlock_bucket(b);
+	return SLIP_OK;
+}
+
 /* ------------------------------------------------------------------ table */
 
 const slip_backend slip__backend_memory = {
@@ -652,4 +710,7 @@ const slip_backend slip__backend_memory = {
         .cursor_cmp = slip_cursor_seq_cmp,
         .watch_prefixes = mem_watch,
         .scan_prefixes = mem_scan_prefixes,
+        .put_ttl = mem_put_ttl,
+        .create_ttl = mem_create_ttl,
+        .purge_ttl = mem_purge_ttl,
 };

@@ -34,4 +34,7 @@ const slip_backend slip__backend_nats = {
         .cursor_cmp = slip_cursor_seq_cmp,
         .watch_prefixes = slip__nats_watch,
         .scan_prefixes = slip__nats_scan_prefixes,
+        .put_ttl = slip__nats_put_ttl,
+        .create_ttl = slip__nats_create_ttl,
+        .purge_ttl = slip__nats_purge_ttl,
 };

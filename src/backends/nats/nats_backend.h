@@ -95,6 +95,8 @@ typedef struct slip_nats_store {
 	size_t subj_len;
 	bool direct;      /* stream allows direct get */
 	int64_t identity; /* stream Created, ns */
+	bool msg_ttl;     /* stream allows per-message TTL (allow_msg_ttl) */
+	int64_t marker_ttl_ns; /* subject_delete_marker_ttl, 0 = no markers */
 } slip_nats_store;
 
 /* ------------------------------------------------------------ conn.c */
@@ -196,6 +198,9 @@ int slip__nats_store_open(void *conn, const char *name,
 void slip__nats_store_free(void *store);
 int slip__nats_store_delete(void *conn, const char *name);
 int slip__nats_store_info(void *store, slip_store_info *out);
+
+/** True when the connected server is known to be at least @p ma.@p mi. */
+bool slip__nats_server_at_least(const slip_nats_conn *c, int ma, int mi);
 
 /* ------------------------------------------------------------ read.c */
 
@@ -354,6 +359,12 @@ int slip__nats_del(void *store, const char *key);
 int slip__nats_delete_version(void *store, const char *key,
                               const slip_version *expected);
 int slip__nats_purge(void *store, const char *key);
+int slip__nats_put_ttl(void *store, const char *key, const void *value,
+                       size_t len, int64_t ttl_ms, slip_version *out_version);
+int slip__nats_create_ttl(void *store, const char *key, const void *value,
+                          size_t len, int64_t ttl_ms,
+                          slip_version *out_version);
+int slip__nats_purge_ttl(void *store, const char *key, int64_t ttl_ms);
 
 /* ----------------------------------------------------------- watch.c */
 

@@ -32,6 +32,7 @@ static bool not_found(natsStatus s, jsErrCode jerr)
 /* The values a slip_store_config asks for, defaults filled in. */
 typedef struct wanted {
 	int64_t max_bytes, history, max_age_ns, replicas;
+	int64_t marker_ttl_ns; /* 0: no limit markers, no per-key TTL */
 	int32_t max_msg_size;
 	jsStorageType storage;
 	const char *description;
@@ -100,6 +101,7 @@ static int want_from(wanted *w, const char *name, const slip_store_config *cfg)
 	                                                 : js_FileStorage;
 	w->description = cfg->description != NULL ? cfg->description : "";
 	w->desc_json = NULL;
+	w->marker_ttl_ns = cfg->marker_ttl_ms * 1000000;
 	if (cfg->max_history > KV_MAX_HISTORY || cfg->max_history < 0)
 		return slip_set_error(SLIP_EINVAL,
 		                      "open \"%s\": max_history must be 1..%d",
@@ -129,7 +131,8 @@ static void add_diff(char *msg, size_t *len, const char *field, long long have,
 }
 
 /* SLIP_ECONFIG naming every differing field, or SLIP_OK. */
-static int compare(const char *name, const jsStreamConfig *sc, const wanted *w)
+static int compare(const char *name, const jsStreamConfig *sc, const wanted *w,
+                   int64_t marker_ttl_ns)
 {
 	char msg[CONFIG_MSG_MAX + 1] = "";
 	size_t len = 0;
@@ -142,6 +145,8 @@ static int compare(const char *name, const jsStreamConfig *sc, const wanted *w)
 	         w->max_age_ns / 1000000);
 	add_diff(msg, &len, "num_replicas", rep, w->replicas);
 	add_diff(msg, &len, "max_value_size", ms, w->max_msg_size);
+	add_diff(msg, &len, "marker_ttl_ms", marker_ttl_ns / 1000000,
+	         w->marker_ttl_ns / 1000000);
 	if (sc->Storage != w->storage && len < CONFIG_MSG_MAX) {
 		int n = snprintf(
 		        msg + len, CONFIG_MSG_MAX - len,
@@ -164,10 +169,125 @@ static int compare(const char *name, const jsStreamConfig *sc, const wanted *w)
 	                      name, msg);
 }
 
-static bool server_at_least(const slip_nats_conn *c, int ma, int mi)
+bool slip__nats_server_at_least(const slip_nats_conn *c, int ma, int mi)
 {
 	return c->version_known && (c->ver_major > ma ||
 	                            (c->ver_major == ma && c->ver_minor >= mi));
+}
+
+/* ----------------------------------------- per-message TTL and markers */
+
+/*
+ * libnats 3.4.1's stream configuration has neither allow_msg_ttl nor
+ * subject_delete_marker_ttl (nats-server 2.11, ADR-43), so a bucket with
+ * limit markers is created, and its TTL facts read, through the raw
+ * JetStream API. The JSON is exact: nats-server 2.12+ refuses unknown
+ * fields.
+ */
+
+/* The number after "field": in @p doc, or false. */
+static bool json_i64(const char *doc, const char *field, long long *out)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", field);
+	const char *p = strstr(doc, pat);
+	return p != NULL && sscanf(p + strlen(pat), "%lld", out) == 1;
+}
+
+/* One raw JetStream API request; *reply is the answer (caller frees). */
+static int api_request(slip_nats_conn *c, const char *op, const char *name,
+                       const char *subj, const char *body, natsMsg **reply)
+{
+	natsConnection *nc = NULL;
+	int rc = slip__nats_use(c, op, &nc, NULL);
+	if (rc != SLIP_OK)
+		return rc;
+	natsStatus s = natsConnection_RequestString(reply, nc, subj, body,
+	                                            c->op_timeout_ms);
+	if (s != NATS_OK)
+		return slip__nats_fail(c, s, 0, op, name);
+	return SLIP_OK;
+}
+
+static int create_ttl_stream(slip_nats_conn *c, const char *name,
+                             const char *stream, const wanted *w)
+{
+	if (!slip__nats_has(c, SLIP_NATS_FEAT_MSG_TTL))
+		return slip_set_error(
+		        SLIP_EUNSUPPORTED,
+		        "open \"%s\": limit markers and per-key "
+		        "TTL need nats-server 2.11 or newer (this "
+		        "one is %s); nothing was created",
+		        name, c->version_known ? c->version : "unknown");
+	int64_t dup = (w->max_age_ns > 0 && w->max_age_ns < DUP_WINDOW_NS)
+	                      ? w->max_age_ns
+	                      : DUP_WINDOW_NS;
+	size_t n = strlen(w->desc_json) + 2 * strlen(name) + 640;
+	char *body = malloc(n), subj[SLIP_NAME_MAX + 64];
+	natsMsg *reply = NULL;
+	if (body == NULL)
+		return SLIP_ENOMEM;
+	snprintf(body, n,
+	         "{\"name\":\"%s\",\"subjects\":[\"$KV.%s.>\"],"
+	         "\"description\":\"%s\",\"retention\":\"limits\","
+	         "\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":%lld,"
+	         "\"max_age\":%lld,\"max_msgs_per_subject\":%lld,"
+	         "\"max_msg_size\":%d,\"discard\":\"new\","
+	         "\"storage\":\"%s\",\"num_replicas\":%lld,"
+	         "\"duplicate_window\":%lld,\"allow_rollup_hdrs\":true,"
+	         "\"deny_delete\":true,\"allow_direct\":true,"
+	         "\"allow_msg_ttl\":true,\"subject_delete_marker_ttl\":%lld}",
+	         stream, name, w->desc_json, (long long)w->max_bytes,
+	         (long long)w->max_age_ns, (long long)w->history,
+	         (int)w->max_msg_size,
+	         w->storage == js_MemoryStorage ? "memory" : "file",
+	         (long long)w->replicas, (long long)dup,
+	         (long long)w->marker_ttl_ns);
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.CREATE.%s", stream);
+	int rc = api_request(c, "open", name, subj, body, &reply);
+	free(body);
+	if (rc != SLIP_OK)
+		return rc;
+	const char *d = natsMsg_GetData(reply);
+	long long code = 0;
+	if (d != NULL && strstr(d, "\"error\"") != NULL) {
+		json_i64(d, "err_code", &code);
+		if (code == SLIP_NATS_ERR_STREAM_NAME_IN_USE)
+			rc = SLIP_EEXISTS;
+		else
+			rc = slip_set_error(
+			        SLIP_ECONFIG,
+			        "open \"%s\": the server refused the "
+			        "bucket with limit markers: %.200s",
+			        name, d);
+	}
+	natsMsg_Destroy(reply);
+	return rc;
+}
+
+/* Whether the stream allows per-message TTL, and its marker TTL. */
+static int ttl_facts(slip_nats_conn *c, const char *stream, const char *name,
+                     bool *msg_ttl, int64_t *marker_ns)
+{
+	char subj[SLIP_NAME_MAX + 64];
+	natsMsg *reply = NULL;
+	long long v = 0;
+	*msg_ttl = false;
+	*marker_ns = 0;
+	if (!slip__nats_has(c, SLIP_NATS_FEAT_MSG_TTL))
+		return SLIP_OK; /* the fields do not exist before 2.11 */
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", stream);
+	int rc = api_request(c, "open", name, subj, "", &reply);
+	if (rc != SLIP_OK)
+		return rc;
+	const char *d = natsMsg_GetData(reply);
+	if (d != NULL) {
+		*msg_ttl = strstr(d, "\"allow_msg_ttl\":true") != NULL;
+		if (json_i64(d, "subject_delete_marker_ttl", &v) && v > 0)
+			*marker_ns = v;
+	}
+	natsMsg_Destroy(reply);
+	return SLIP_OK;
 }
 
 static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
@@ -175,6 +295,14 @@ static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
 {
 	jsStreamConfig sc;
 	jsErrCode jerr = 0;
+	if (w->marker_ttl_ns > 0) {
+		int rc = create_ttl_stream(c, name, stream, w);
+		if (rc != SLIP_OK)
+			return rc;
+		return js_GetStreamInfo(si, js, stream, NULL, &jerr) == NATS_OK
+		               ? SLIP_OK
+		               : SLIP_ENOTFOUND;
+	}
 	char *subject = fmt_dup("$KV.", name, ".>");
 	if (subject == NULL)
 		return SLIP_ENOMEM;
@@ -191,7 +319,7 @@ static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
 	sc.Replicas = w->replicas;
 	sc.AllowRollup = true;
 	sc.DenyDelete = true;
-	sc.AllowDirect = server_at_least(c, 2, 9);
+	sc.AllowDirect = slip__nats_server_at_least(c, 2, 9);
 	sc.Discard = js_DiscardNew;
 	sc.Duplicates = (w->max_age_ns > 0 && w->max_age_ns < DUP_WINDOW_NS)
 	                        ? w->max_age_ns
@@ -303,10 +431,18 @@ int slip__nats_store_open(void *conn, const char *name,
 	if (rc != SLIP_OK)
 		goto done;
 	rc = check_kv(name, si);
+	bool msg_ttl = false;
+	int64_t marker_ns = 0;
+	if (rc == SLIP_OK)
+		rc = ttl_facts(c, stream, name, &msg_ttl, &marker_ns);
 	if (rc == SLIP_OK && cfg != NULL)
-		rc = compare(name, si->Config, &w);
+		rc = compare(name, si->Config, &w, marker_ns);
 	if (rc == SLIP_OK)
 		rc = bind_store(c, name, si, &st);
+	if (rc == SLIP_OK) {
+		st->msg_ttl = msg_ttl;
+		st->marker_ttl_ns = marker_ns;
+	}
 	if (rc == SLIP_OK) {
 		*out = st;
 		*out_roles = SLIP_ROLE_WRITE | SLIP_ROLE_WATCH;

@@ -29,6 +29,7 @@ typedef struct write_req {
 	slip_op marker; /* SLIP_OP_PUT, or DELETE / PURGE markers */
 	cond_kind cond;
 	uint64_t seq;
+	int64_t ttl_ms; /* > 0: Nats-TTL (per-message TTL, nats-server 2.11+) */
 } write_req;
 
 static int revision_error(const write_req *w, const char *txt)
@@ -58,6 +59,17 @@ static natsStatus set_headers(natsMsg *m, const write_req *w)
 		if (s == NATS_OK)
 			s = natsMsgHeader_Set(m, "Nats-Rollup", "sub");
 	}
+	if (s == NATS_OK && w->ttl_ms > 0) {
+		/* A Go duration; whole seconds as "Ns" (ADR-43). */
+		char ttl[32];
+		if (w->ttl_ms % 1000 == 0)
+			snprintf(ttl, sizeof(ttl), "%llds",
+			         (long long)(w->ttl_ms / 1000));
+		else
+			snprintf(ttl, sizeof(ttl), "%lldms",
+			         (long long)w->ttl_ms);
+		s = natsMsgHeader_Set(m, "Nats-TTL", ttl);
+	}
 	return s;
 }
 
@@ -75,7 +87,8 @@ static int publish(slip_nats_store *st, const write_req *w, uint64_t *seq)
 	if (rc != SLIP_OK)
 		return rc;
 	int64_t maxp = st->c->max_payload;
-	size_t reserve = (w->cond != COND_NONE || w->marker != SLIP_OP_PUT)
+	size_t reserve = (w->cond != COND_NONE || w->marker != SLIP_OP_PUT ||
+	                  w->ttl_ms > 0)
 	                         ? HEADER_RESERVE
 	                         : 0;
 	if (maxp > 0 && w->len + reserve > (uint64_t)maxp)
@@ -128,25 +141,68 @@ static void set_version(slip_version *out, uint64_t seq)
 		*out = slip_version_from_u64(seq);
 }
 
-int slip__nats_put(void *store, const char *key, const void *value, size_t len,
-                   slip_version *out_version)
+/*
+ * SLIP_EUNSUPPORTED, before anything is sent, when a TTL is asked of a
+ * server or bucket without per-message TTL (the server would answer
+ * 10166 only after the connection round trip, or ignore the header).
+ */
+static int ttl_allowed(const slip_nats_store *st, const write_req *w)
 {
-	write_req w = {"put", key, value, len, SLIP_OP_PUT, COND_NONE, 0};
+	if (w->ttl_ms <= 0 || st->msg_ttl)
+		return SLIP_OK;
+	if (!slip__nats_has(st->c, SLIP_NATS_FEAT_MSG_TTL))
+		return slip_set_error(
+		        SLIP_EUNSUPPORTED,
+		        "%s \"%s\": per-key TTL needs nats-server "
+		        "2.11 or newer (this one is %s); nothing "
+		        "was sent",
+		        w->op, w->key,
+		        st->c->version_known ? st->c->version : "unknown");
+	return slip_set_error(SLIP_EUNSUPPORTED,
+	                      "%s \"%s\": bucket \"%s\" does not allow "
+	                      "per-key TTL (create it with a marker TTL); "
+	                      "nothing was sent",
+	                      w->op, w->key, st->name);
+}
+
+static int do_put(void *store, const char *key, const void *value, size_t len,
+                  int64_t ttl_ms, slip_version *out_version)
+{
+	write_req w = {"put",       key,       value, len,
+	               SLIP_OP_PUT, COND_NONE, 0,     ttl_ms};
 	uint64_t seq = 0;
-	int rc = publish(store, &w, &seq);
+	int rc = ttl_allowed(store, &w);
+	if (rc != SLIP_OK)
+		return rc;
+	rc = publish(store, &w, &seq);
 	if (rc == SLIP_OK)
 		set_version(out_version, seq);
 	return rc;
 }
 
-int slip__nats_create(void *store, const char *key, const void *value,
-                      size_t len, slip_version *out_version)
+int slip__nats_put(void *store, const char *key, const void *value, size_t len,
+                   slip_version *out_version)
+{
+	return do_put(store, key, value, len, 0, out_version);
+}
+
+int slip__nats_put_ttl(void *store, const char *key, const void *value,
+                       size_t len, int64_t ttl_ms, slip_version *out_version)
+{
+	return do_put(store, key, value, len, ttl_ms, out_version);
+}
+
+static int do_create(void *store, const char *key, const void *value,
+                     size_t len, int64_t ttl_ms, slip_version *out_version)
 {
 	write_req w = {"create",        key, value, len, SLIP_OP_PUT,
-	               COND_NO_MESSAGE, 0};
+	               COND_NO_MESSAGE, 0,   ttl_ms};
 	uint64_t seq = 0;
 	slip_entry *e = NULL;
-	int rc = publish(store, &w, &seq);
+	int rc = ttl_allowed(store, &w);
+	if (rc != SLIP_OK)
+		return rc;
+	rc = publish(store, &w, &seq);
 	if (rc != SLIP_EREVISION)
 		goto done;
 	/* The key has history: allowed only over a tombstone, and only if
@@ -174,12 +230,24 @@ done:
 	return rc;
 }
 
+int slip__nats_create(void *store, const char *key, const void *value,
+                      size_t len, slip_version *out_version)
+{
+	return do_create(store, key, value, len, 0, out_version);
+}
+
+int slip__nats_create_ttl(void *store, const char *key, const void *value,
+                          size_t len, int64_t ttl_ms, slip_version *out_version)
+{
+	return do_create(store, key, value, len, ttl_ms, out_version);
+}
+
 int slip__nats_update(void *store, const char *key, const void *value,
                       size_t len, const slip_version *expected,
                       slip_version *out_version)
 {
 	write_req w = {"update",    key,           value, len,
-	               SLIP_OP_PUT, COND_LAST_SEQ, 0};
+	               SLIP_OP_PUT, COND_LAST_SEQ, 0,     0};
 	uint64_t seq = 0;
 	if (slip_version_to_u64(expected, &w.seq) != SLIP_OK)
 		return slip_set_error(SLIP_EINVAL,
@@ -195,7 +263,7 @@ int slip__nats_update(void *store, const char *key, const void *value,
 
 int slip__nats_del(void *store, const char *key)
 {
-	write_req w = {"delete", key, NULL, 0, SLIP_OP_DELETE, COND_NONE, 0};
+	write_req w = {"delete", key, NULL, 0, SLIP_OP_DELETE, COND_NONE, 0, 0};
 	uint64_t seq = 0;
 	return publish(store, &w, &seq);
 }
@@ -204,7 +272,7 @@ int slip__nats_delete_version(void *store, const char *key,
                               const slip_version *expected)
 {
 	write_req w = {"delete",       key,           NULL, 0,
-	               SLIP_OP_DELETE, COND_LAST_SEQ, 0};
+	               SLIP_OP_DELETE, COND_LAST_SEQ, 0,    0};
 	uint64_t seq = 0;
 	if (slip_version_to_u64(expected, &w.seq) != SLIP_OK)
 		return slip_set_error(SLIP_EINVAL,
@@ -217,7 +285,14 @@ int slip__nats_delete_version(void *store, const char *key,
 
 int slip__nats_purge(void *store, const char *key)
 {
-	write_req w = {"purge", key, NULL, 0, SLIP_OP_PURGE, COND_NONE, 0};
+	return slip__nats_purge_ttl(store, key, 0);
+}
+
+int slip__nats_purge_ttl(void *store, const char *key, int64_t ttl_ms)
+{
+	write_req w = {"purge",       key,       NULL, 0,
+	               SLIP_OP_PURGE, COND_NONE, 0,    ttl_ms};
 	uint64_t seq = 0;
-	return publish(store, &w, &seq);
+	int rc = ttl_allowed(store, &w);
+	return rc != SLIP_OK ? rc : publish(store, &w, &seq);
 }
