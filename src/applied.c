@@ -13,6 +13,7 @@
  * Deletes, then one checkpoint); subscriptions and the outer retry loop.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@
 
 typedef struct watch_thread {
 	slip_watcher *watcher;
-	const char *prefix;
+	const slip_prefix_set *scope;
 	slip_cursor from; /* none: full watch */
 	slip_chan *ch;
 	pthread_t tid;
@@ -44,7 +45,12 @@ static void *watch_main(void *arg)
 	watch_thread *wt = arg;
 	slip_watch_options wo = SLIP_WATCH_OPTIONS_INIT;
 
-	wo.prefix = wt->prefix;
+	if (wt->scope->count == 1) {
+		wo.prefix = wt->scope->items[0];
+	} else {
+		wo.prefixes = (const char *const *)wt->scope->items;
+		wo.prefix_count = wt->scope->count;
+	}
 	wo.from = slip_cursor_is_none(&wt->from) ? NULL : &wt->from;
 	wo.flags = SLIP_WATCH_MARKERS;
 	wt->rc = slip_watch(wt->watcher, &wo, wt->ch);
@@ -59,6 +65,7 @@ static void *watch_main(void *arg)
 
 typedef struct loop {
 	const slip_applied_options *o;
+	slip_prefix_set scope; /* the prefixes watched, normalised */
 	int window_ms;
 	size_t max;
 	slip_cursor applied; /* last durably applied (and reported) cursor */
@@ -228,7 +235,7 @@ static int resync_begin(loop *L, bool notify)
 			                      rc);
 	}
 	L->resync_cursor = slip_cursor_none();
-	return slip__resync_new(&L->resync, o->snapshot, o->prefix);
+	return slip__resync_new(&L->resync, o->snapshot, &L->scope);
 }
 
 /*
@@ -388,7 +395,7 @@ static int subscribe(loop *L, watch_thread *wt, int *watch_rc, bool *stopped)
 		return rc;
 	memset(wt, 0, sizeof(*wt));
 	wt->watcher = L->o->watcher;
-	wt->prefix = L->o->prefix;
+	wt->scope = &L->scope;
 	wt->from = L->resync != NULL ? slip_cursor_none() : L->applied;
 	wt->ch = ch;
 	if (pthread_create(&wt->tid, NULL, watch_main, wt) != 0) {
@@ -497,9 +504,21 @@ static int after_watch(loop *L, int watch_rc, const char *err, int *delay_ms,
 	return 0;
 }
 
+/* The options at the current version's size: a version-1 struct ends
+ * before the prefix list, which then stays empty. */
+static void copy_options(slip_applied_options *full,
+                         const slip_applied_options *o)
+{
+	memset(full, 0, sizeof(*full));
+	memcpy(full, o,
+	       o->version == 1 ? offsetof(slip_applied_options, prefixes)
+	                       : sizeof(*full));
+}
+
 int slip_watch_applied(const slip_applied_options *opts,
                        slip_cursor *final_cursor)
 {
+	slip_applied_options full;
 	loop L;
 	watch_thread *wt = NULL;
 	int delay_ms = BACKOFF_FIRST_MS;
@@ -508,12 +527,17 @@ int slip_watch_applied(const slip_applied_options *opts,
 	int rc, watch_rc;
 
 	rc = check_options(opts);
+	if (rc == SLIP_OK) {
+		copy_options(&full, opts);
+		loop_init(&L, &full);
+		rc = slip__prefix_set_init(&L.scope, full.prefix, full.prefixes,
+		                           full.prefix_count, "watch_applied");
+	}
 	if (rc != SLIP_OK) {
 		if (final_cursor != NULL)
 			*final_cursor = slip_cursor_none();
 		return rc;
 	}
-	loop_init(&L, opts);
 	wt = calloc(1, sizeof(*wt));
 	rc = wt == NULL ? slip_set_error(SLIP_ENOMEM, "watch_applied: out of "
 	                                              "memory")
@@ -533,6 +557,7 @@ int slip_watch_applied(const slip_applied_options *opts,
 	}
 	free_batch(&L);
 	slip__resync_free(L.resync);
+	slip__prefix_set_free(&L.scope);
 	free(L.raw);
 	free(L.items);
 	free(wt);

@@ -17,11 +17,12 @@
 typedef struct slip__resync slip__resync;
 
 /**
- * A tracker seeded with the committed keys of @p snap (may be NULL) that
- * start with @p prefix (NULL or "" for all). SLIP_OK or SLIP_ENOMEM.
+ * A tracker seeded with the committed keys of @p snap (may be NULL) inside
+ * @p scope (borrowed: it must outlive the tracker), so a resync deletes
+ * only keys under the prefixes watched. SLIP_OK or SLIP_ENOMEM.
  */
 int slip__resync_new(slip__resync **out, const slip_snapshot_writer *snap,
-                     const char *prefix);
+                     const slip_prefix_set *scope);
 
 /**
  * A new replay attempt begins (the previous one broke off): every key it

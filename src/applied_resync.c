@@ -24,8 +24,7 @@ typedef struct tracked {
 
 struct slip__resync {
 	slip__map map;
-	const char *prefix; /* borrowed from the options; NULL = all keys */
-	size_t prefix_len;
+	const slip_prefix_set *scope; /* borrowed from the loop */
 };
 
 static tracked *at(const slip__resync *r, size_t i)
@@ -44,8 +43,7 @@ static const void *tracked_key(const void *ctx, uint64_t val, size_t *len)
 
 static bool in_scope(const slip__resync *r, const char *key)
 {
-	return r->prefix_len == 0 ||
-	       strncmp(key, r->prefix, r->prefix_len) == 0;
+	return slip__prefix_set_match(r->scope, key);
 }
 
 static int no_memory(void)
@@ -85,7 +83,7 @@ static int seed_visit(void *payload, const slip_entry *e)
 }
 
 int slip__resync_new(slip__resync **out, const slip_snapshot_writer *snap,
-                     const char *prefix)
+                     const slip_prefix_set *scope)
 {
 	slip__resync *r;
 	int rc = SLIP_OK;
@@ -96,8 +94,7 @@ int slip__resync_new(slip__resync **out, const slip_snapshot_writer *snap,
 		return slip_set_error(SLIP_ENOMEM, "watch_applied: resync: "
 		                                   "out of memory");
 	slip__map_init(&r->map, tracked_key, NULL);
-	r->prefix = prefix;
-	r->prefix_len = prefix ? strlen(prefix) : 0;
+	r->scope = scope;
 	if (snap != NULL)
 		rc = slip_snapshot_writer_foreach(snap, seed_visit, r);
 	if (rc != SLIP_OK) {

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,15 +172,14 @@ struct slip_replica {
 	slip_applied_options ao;
 	slip_shutdown *sd;
 	slip_snapshot_writer *snap;
-	char *prefix;
+	slip_prefix_set scope; /* the prefixes replicated, normalised */
 	pthread_t tid;
 	bool started, joined;
 };
 
 static bool in_scope(const slip_replica *r, const char *key)
 {
-	return r->prefix == NULL ||
-	       strncmp(key, r->prefix, strlen(r->prefix)) == 0;
+	return slip__prefix_set_match(&r->scope, key);
 }
 
 /* A private copy for the map: no watch cursor or progress in it. */
@@ -440,7 +440,12 @@ static void fill_loop_options(slip_replica *r, const slip_replica_options *o)
 
 	r->ao = init;
 	r->ao.watcher = o->watcher ? o->watcher : slip_store_watcher(o->store);
-	r->ao.prefix = r->prefix;
+	if (r->scope.count == 1) {
+		r->ao.prefix = r->scope.items[0];
+	} else {
+		r->ao.prefixes = (const char *const *)r->scope.items;
+		r->ao.prefix_count = r->scope.count;
+	}
 	r->ao.snapshot = r->snap;
 	r->ao.batch_window_ms = o->batch_window_ms;
 	r->ao.batch_max = o->batch_max;
@@ -452,18 +457,32 @@ static void fill_loop_options(slip_replica *r, const slip_replica_options *o)
 	r->ao.shutdown = r->sd;
 }
 
-SLIP_EXTERN int slip_replica_open(slip_replica **out,
-                                  const slip_replica_options *opts)
+/* The options at the current version's size: a version-1 struct ends
+ * before the prefix list, which then stays empty. */
+static void copy_options(slip_replica_options *full,
+                         const slip_replica_options *o)
 {
+	memset(full, 0, sizeof(*full));
+	memcpy(full, o,
+	       o->version == 1 ? offsetof(slip_replica_options, prefixes)
+	                       : sizeof(*full));
+}
+
+SLIP_EXTERN int slip_replica_open(slip_replica **out,
+                                  const slip_replica_options *given)
+{
+	slip_replica_options full;
+	const slip_replica_options *opts = &full;
 	slip_replica *r = NULL;
 	int rc;
 
 	if (out == NULL)
 		return slip_set_error(SLIP_EINVAL, "replica_open: NULL out");
 	*out = NULL;
-	rc = check_options(opts);
+	rc = check_options(given);
 	if (rc != SLIP_OK)
 		return rc;
+	copy_options(&full, given);
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return slip_set_error(SLIP_ENOMEM,
@@ -473,17 +492,10 @@ SLIP_EXTERN int slip_replica_open(slip_replica **out,
 		free(r);
 		return rc;
 	}
-	if (opts->prefix != NULL && opts->prefix[0] != '\0') {
-		size_t n = strlen(opts->prefix) + 1;
-		r->prefix = malloc(n);
-		if (r->prefix == NULL) {
-			rc = slip_set_error(SLIP_ENOMEM,
-			                    "replica_open: out of memory");
-			goto done;
-		}
-		memcpy(r->prefix, opts->prefix, n);
-	}
-	rc = slip_shutdown_new(&r->sd);
+	rc = slip__prefix_set_init(&r->scope, opts->prefix, opts->prefixes,
+	                           opts->prefix_count, "replica_open");
+	if (rc == SLIP_OK)
+		rc = slip_shutdown_new(&r->sd);
 	if (rc == SLIP_OK && opts->snapshot_path != NULL)
 		rc = load_snapshot(r, opts);
 	if (rc != SLIP_OK)
@@ -547,7 +559,7 @@ SLIP_EXTERN void slip_replica_free(slip_replica *r)
 	slip_replica_close(r);
 	map_free(&r->m);
 	slip_shutdown_free(r->sd);
-	free(r->prefix);
+	slip__prefix_set_free(&r->scope);
 	pthread_rwlock_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->mu);

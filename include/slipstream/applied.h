@@ -43,7 +43,8 @@ SLIP_EXTERN void slip_shutdown_free(slip_shutdown *s);
 
 /* ---------------------------------------------------------------- options */
 
-#define SLIP_APPLIED_OPTIONS_VERSION 1
+/** Version 2 added prefixes / prefix_count (version 1 is still accepted). */
+#define SLIP_APPLIED_OPTIONS_VERSION 2
 
 typedef struct slip_applied_options {
 	unsigned version;      /**< SLIP_APPLIED_OPTIONS_VERSION */
@@ -92,12 +93,22 @@ typedef struct slip_applied_options {
 
 	/** Optional: trigger from another thread to stop the loop. */
 	slip_shutdown *shutdown;
+
+	/**
+	 * Since version 2: watch the union of @c prefix_count prefixes
+	 * instead of @c prefix (which must then be NULL), as one stream with
+	 * one cursor (see slip_watch_options). A resync deletes only keys
+	 * inside the union. Borrowed for the call.
+	 */
+	const char *const *prefixes;
+	size_t prefix_count;
 } slip_applied_options;
 
 #define SLIP_APPLIED_OPTIONS_INIT                                              \
 	{                                                                      \
 		SLIP_APPLIED_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0,    \
-		        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL         \
+		        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
+		        0                                                      \
 	}
 
 /**

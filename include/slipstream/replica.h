@@ -31,7 +31,8 @@ extern "C" {
 
 typedef struct slip_replica slip_replica;
 
-#define SLIP_REPLICA_OPTIONS_VERSION 1
+/** Version 2 added prefixes / prefix_count (version 1 is still accepted). */
+#define SLIP_REPLICA_OPTIONS_VERSION 2
 
 /** Default compaction threshold of the replica's snapshot (64 MiB). */
 #define SLIP_REPLICA_COMPACT_DEFAULT (64u * 1024u * 1024u)
@@ -58,11 +59,19 @@ typedef struct slip_replica_options {
 	uint64_t compact_threshold;
 	int batch_window_ms; /**< 0 = 10 (see slip_applied_options) */
 	size_t batch_max;    /**< 0 = 100 */
+	/**
+	 * Since version 2: replicate the union of @c prefix_count prefixes
+	 * instead of @c prefix (which must then be NULL): one watch, one
+	 * cursor; the map holds only keys inside the union.
+	 */
+	const char *const *prefixes;
+	size_t prefix_count;
 } slip_replica_options;
 
 #define SLIP_REPLICA_OPTIONS_INIT                                              \
 	{                                                                      \
-		SLIP_REPLICA_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0  \
+		SLIP_REPLICA_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, \
+		        NULL, 0                                                \
 	}
 
 /**

@@ -640,6 +640,66 @@ static void t_prefix_resync(void)
 	c_free(&c);
 }
 
+/* Several prefixes: one loop over the union; a resync deletes the key gone
+ * from inside the union and never touches keys outside it. */
+static void t_prefixes_resync(void)
+{
+	static const char *const pre[] = {"cfg.", "app.", "app.x."};
+	fx *f = &S.f;
+	const char *path = S.path;
+	consumer c;
+	uint64_t rev = 0, tomb = 0;
+
+	REQUIRE_OK(c_init(&c, f, path));
+	c.o.prefixes = pre;
+	c.o.prefix_count = 3;
+	REQUIRE_OK(c_start(&c));
+	CHECK_OK(put(f, "app.a", "1", &rev));
+	CHECK_OK(put(f, "cfg.b", "1", &rev));
+	CHECK_OK(put(f, "other.x", "1", &rev));
+	CHECK_OK(put(f, "app.x.c", "1", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	CHECK(c.state.count == 3);
+	CHECK(fx_map_get(&c.state, "other.x") == NULL);
+	c_free(&c);
+
+	CHECK_OK(slip_writer_delete(f->w, "cfg.b"));
+	tomb = fx_last_seq(f);
+	CHECK_OK(put(f, "app.a", "2", &rev));
+	CHECK_OK(put(f, "app.x.c", "2", &rev));
+	CHECK_OK(put(f, "other.x", "2", &rev));
+	REQUIRE_OK(fx_expire(f, tomb + 1));
+
+	REQUIRE_OK(c_init(&c, f, path));
+	c.o.prefixes = pre;
+	c.o.prefix_count = 3;
+	c.expect_synthetic = true;
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_caught_up(&c, 1, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.synthetic == 1);
+	CHECK(c.applied_before_synthetic == 0);
+	CHECK(fx_map_get(&c.state, "cfg.b") == NULL);
+	CHECK(fx_map_get(&c.state, "other.x") == NULL);
+	CHECK(fx_map_get(&c.state, "app.a") != NULL &&
+	      strcmp(fx_map_get(&c.state, "app.a")->value, "2") == 0);
+	CHECK(fx_map_get(&c.state, "app.x.c") != NULL &&
+	      strcmp(fx_map_get(&c.state, "app.x.c")->value, "2") == 0);
+	CHECK(c.state.count == 2);
+	CHECK(fx_map_diff_server(&c.state, f, "app.") == 0);
+	c_free(&c);
+
+	/* Both one prefix and a list is bad input. */
+	REQUIRE_OK(c_init(&c, f, NULL));
+	c.o.prefix = "app.";
+	c.o.prefixes = pre;
+	c.o.prefix_count = 3;
+	CHECK_RC(slip_watch_applied(&c.o, NULL), SLIP_EINVAL);
+	c_free(&c);
+}
+
 /* Compaction while updates stream in loses nothing: the compacted file
  * loads to exactly the server's state. */
 static void t_compaction(void)
@@ -819,7 +879,10 @@ static void t_resync_tracker(void)
 	slip_cursor cur = slip_cursor_none();
 	cur.len = 8;
 	CHECK_OK(slip_snapshot_writer_checkpoint(w, &cur, NULL));
-	REQUIRE_OK(slip__resync_new(&r, w, "app."));
+	slip_prefix_set app, all;
+	REQUIRE_OK(slip__prefix_set_init(&app, "app.", NULL, 0, "test"));
+	REQUIRE_OK(slip__prefix_set_init(&all, NULL, NULL, 0, "test"));
+	REQUIRE_OK(slip__resync_new(&r, w, &app));
 	CHECK(slip__resync_count(r) == 3);
 	/* Attempt 1 delivers app.a and a new key, then breaks off. */
 	e = mk("app.a", SLIP_OP_PUT);
@@ -849,7 +912,7 @@ static void t_resync_tracker(void)
 	slip__resync_free(r);
 	slip__resync_free(NULL);
 	/* Many keys: the table grows and nothing is lost. */
-	REQUIRE_OK(slip__resync_new(&r, NULL, NULL));
+	REQUIRE_OK(slip__resync_new(&r, NULL, &all));
 	char key[32];
 	for (int i = 0; i < 5000; i++) {
 		snprintf(key, sizeof(key), "k.%d", i);
@@ -863,6 +926,8 @@ static void t_resync_tracker(void)
 	CHECK(stale.count == 5000 - 1667);
 	slip_entry_list_free(&stale);
 	slip__resync_free(r);
+	slip__prefix_set_free(&app);
+	slip__prefix_set_free(&all);
 	slip_snapshot_writer_free(w);
 }
 
@@ -946,6 +1011,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST_F(t_expired_no_snapshot, bucket_setup, bucket_teardown),
         SLIP_TEST_F(t_recreated_bucket, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_prefix_resync, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_prefixes_resync, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_compaction, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_apply_failure, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_checkpoint_failure, snapshot_setup, snapshot_teardown),

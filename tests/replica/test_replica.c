@@ -518,6 +518,64 @@ static void t_prefix(void)
 	fx_close(&f);
 }
 
+/* Several prefixes: the map holds the union (each key once, however the
+ * prefixes overlap), follows deletes inside it, and reloads from its
+ * snapshot with the same scope. */
+static void t_prefixes(void)
+{
+	static const char *const pre[] = {"node.us-", "cfg.", "cfg.x."};
+	char dir[256], path[300];
+	fx f;
+	slip_replica *r = NULL;
+	slip_replica_options o = SLIP_REPLICA_OPTIONS_INIT;
+	slip_version v;
+	slip_entry_list l = {0, NULL};
+
+	REQUIRE(slip_test_tmpdir(dir, sizeof(dir), "replica") == 0);
+	snprintf(path, sizeof(path), "%s/replica.snap", dir);
+	REQUIRE(open_fx(&f, "prefixes"));
+	CHECK_OK(put(&f, "node.us-east", "1", NULL));
+	CHECK_OK(put(&f, "node.eu-west", "2", NULL));
+	CHECK_OK(put(&f, "cfg.a", "3", NULL));
+	CHECK_OK(put(&f, "cfg.x.b", "4", NULL));
+	CHECK_OK(put(&f, "other", "5", NULL));
+	o.store = f.store;
+	o.prefixes = pre;
+	o.prefix_count = 3;
+	o.snapshot_path = path;
+	REQUIRE_OK(slip_replica_open(&r, &o));
+	CHECK_OK(slip_replica_wait_caught_up(r, 15000));
+	CHECK_OK(slip_writer_delete(f.w, "cfg.a"));
+	CHECK_OK(put(&f, "other.2", "6", NULL));
+	CHECK_OK(put(&f, "cfg.c", "7", &v));
+	CHECK_OK(slip_replica_wait(r, &v, 15000));
+	CHECK(slip_replica_count(r) == 3);
+	CHECK(value_is(r, "node.us-east", "1"));
+	CHECK(value_is(r, "cfg.x.b", "4"));
+	CHECK(value_is(r, "cfg.c", "7"));
+	CHECK(value_is(r, "cfg.a", NULL));
+	CHECK(value_is(r, "node.eu-west", NULL));
+	CHECK(value_is(r, "other", NULL));
+	CHECK(diff_server(r, &f, "cfg.") == 0);
+	slip_replica_free(r);
+	r = NULL;
+
+	/* Warm start: the snapshot loads the same three keys. */
+	REQUIRE_OK(slip_replica_open(&r, &o));
+	CHECK(slip_replica_count(r) == 3);
+	CHECK(value_is(r, "cfg.c", "7"));
+	CHECK_OK(slip_replica_scan(r, NULL, &l));
+	CHECK(l.count == 3);
+	slip_entry_list_free(&l);
+	slip_replica_free(r);
+
+	o.prefix = "cfg.";
+	CHECK_RC(slip_replica_open(&r, &o), SLIP_EINVAL);
+	CHECK(r == NULL);
+	fx_close(&f);
+	slip_test_rmdir(dir);
+}
+
 /* --------------------------------------------------- concurrent readers */
 
 typedef struct reader_arg {
@@ -714,6 +772,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_expired_resync),
         SLIP_TEST(t_recreated_bucket),
         SLIP_TEST(t_prefix),
+        SLIP_TEST(t_prefixes),
         SLIP_TEST(t_concurrent_readers),
         SLIP_TEST(t_close_prompt),
         /* NATS only: on mem:// a deleted bucket ends every handle to
