@@ -1,7 +1,7 @@
 /*
  * tests/conformance/conformance_util.c — helpers of the conformance suite:
  * a case's connection and fresh bucket. Public API only. The watch on a
- * thread and the checks of what it delivers are in conf_watch.c.
+ * thread and the checks of what it delivers are in tests/support/conf_watch.c.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * tests/conformance/conf_watch.c — a watch on its own thread and checks of
+ * tests/support/conf_watch.c — a watch on its own thread and checks of
  * what it delivers (see conf_watch.h). Public API only.
  */
 #include "conf_watch.h"

@@ -1,9 +1,9 @@
 /*
- * tests/conformance/conf_watch.h — a watch running on its own thread into
+ * tests/support/conf_watch.h — a watch running on its own thread into
  * a channel, and checks of what it delivers (key, op, value, the entry's
  * own cursor, caught-up markers). Public API and test.h only: nothing here
- * depends on the conformance fixture, so other suites can link
- * conf_watch.c on its own.
+ * depends on the conformance fixture; the conformance, memory-extras and
+ * nats-watch-multi tests link it as slip_test_watch.
  */
 #ifndef SLIP_CONF_WATCH_H
 #define SLIP_CONF_WATCH_H
