@@ -279,6 +279,12 @@ typedef struct slip_store_info {
 	uint64_t first_seq; /**< oldest revision still held */
 	uint64_t last_seq;  /**< newest revision written */
 	int64_t created_ns; /**< store identity: creation time */
+	/**
+	 * Messages the watches on this store handle dropped because the
+	 * server delivered them again or out of order (not above the last
+	 * revision the watch delivered); always 0 on the memory backend.
+	 */
+	uint64_t watch_dropped;
 } slip_store_info;
 
 #ifdef __cplusplus

@@ -176,3 +176,51 @@ int64_t nu_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static void *overwrite_loop(void *arg)
+{
+	nu_overwriter *o = arg;
+	char key[96], val[32];
+	for (long n = 0; !atomic_load(&o->stop); n++) {
+		snprintf(key, sizeof(key), "%sk%03ld", o->prefix, n % o->nkeys);
+		int len = snprintf(val, sizeof(val), "v%ld", n);
+		int rc = slip_writer_put(o->w, key, val, (size_t)len, NULL);
+		if (rc != SLIP_OK) {
+			atomic_store(&o->rc, rc);
+			break;
+		}
+		atomic_fetch_add(&o->writes, 1);
+	}
+	return NULL;
+}
+
+int nu_overwriter_start(nu_overwriter *o, slip_writer *w, const char *prefix,
+                        int nkeys)
+{
+	char key[96];
+	memset(o, 0, sizeof(*o));
+	o->w = w;
+	o->nkeys = nkeys;
+	snprintf(o->prefix, sizeof(o->prefix), "%s", prefix);
+	atomic_init(&o->stop, false);
+	atomic_init(&o->writes, 0);
+	atomic_init(&o->rc, SLIP_OK);
+	for (int i = 0; i < nkeys; i++) {
+		snprintf(key, sizeof(key), "%sk%03d", prefix, i);
+		int rc = slip_writer_put(w, key, "v", 1, NULL);
+		if (rc != SLIP_OK)
+			return rc;
+	}
+	if (pthread_create(&o->thread, NULL, overwrite_loop, o) != 0)
+		return SLIP_EIO;
+	while (atomic_load(&o->writes) < nkeys && atomic_load(&o->rc) == 0)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	return SLIP_OK;
+}
+
+int nu_overwriter_stop(nu_overwriter *o)
+{
+	atomic_store(&o->stop, true);
+	pthread_join(o->thread, NULL);
+	return atomic_load(&o->rc);
+}

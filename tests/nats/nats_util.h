@@ -66,6 +66,25 @@ bool nu_watch_wait(nu_watch *nw, int ms);
 /** Cancels (close_recv), joins, frees the channel; the watch's result. */
 int nu_watch_stop(nu_watch *nw);
 
+/**
+ * A thread overwriting keys "<prefix>k000" ... in a loop (the scan and
+ * watch race tests). Start writes each key once, starts the thread and
+ * returns once it has overwritten every key at least once.
+ */
+typedef struct nu_overwriter {
+	slip_writer *w;
+	char prefix[64];
+	int nkeys;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_long writes;
+	atomic_int rc;
+} nu_overwriter;
+int nu_overwriter_start(nu_overwriter *o, slip_writer *w, const char *prefix,
+                        int nkeys);
+/** Stops and joins the thread; the first write error or SLIP_OK. */
+int nu_overwriter_stop(nu_overwriter *o);
+
 /** Resident set size of this process in KiB. */
 long nu_rss_kib(void);
 

@@ -97,6 +97,9 @@ typedef struct slip_nats_store {
 	int64_t identity; /* stream Created, ns */
 	bool msg_ttl;     /* stream allows per-message TTL (allow_msg_ttl) */
 	int64_t marker_ttl_ns; /* subject_delete_marker_ttl, 0 = no markers */
+	/* Messages watches dropped as not above the last delivered sequence
+	 * (server redeliveries): slip_store_info.watch_dropped. */
+	atomic_uint_fast64_t watch_dropped;
 } slip_nats_store;
 
 /* ------------------------------------------------------------ conn.c */
@@ -221,6 +224,16 @@ int slip__nats_scan_prefixes(void *store, const char *const *prefixes,
  */
 char *slip__nats_subject(const slip_nats_store *st, const char *key, char *buf,
                          size_t bufsz, char **heap);
+
+/**
+ * The highest stream sequence of the last messages on the server filter
+ * subjects @p subj[0..count), 0 when there is none (nats-server 2.9 takes a
+ * wildcard subject for "last by subject", direct or not). @p op names the
+ * operation in errors.
+ */
+int slip__nats_last_on_filters(slip_nats_store *st, jsCtx *js,
+                               char *const *subj, size_t count, const char *op,
+                               uint64_t *out);
 
 /**
  * Operation of a stored KV message: the ONE place the backend classifies a

@@ -3,22 +3,26 @@
  * (or API) "last message for subject" request, and keys / scan over ONE
  * push consumer delivering the last message per subject (libnats' ordered
  * one, or for several prefixes on nats-server >= 2.10 a multi-filter one
- * from multi.c). The pass
- * ends once the pending count captured from the first message is drained,
- * so a large bucket never meets a cumulative timeout. Also the helpers the
- * watcher shares: subjects, ack-subject metadata, entries.
+ * from multi.c). The pass ends on the last sequence on the filters read
+ * once the consumer existed (never on the server's pending counts, which
+ * move under writes) and keeps the newest entry per key, so a large bucket
+ * never meets a cumulative timeout and concurrent overwrites neither repeat
+ * nor hide a key. Also the helpers the watcher shares: subjects, the last
+ * sequence on filters, ack-subject metadata, entries.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nats_backend.h"
+#include "util/grow.h"
+#include "util/map.h"
 
 /* Above the server's flow-control window: see watch.c. */
 #define SCAN_PENDING_MSGS  (-1)
 #define SCAN_PENDING_BYTES (256 * 1024 * 1024)
-/* A first message this quick needs no consumer-info round trip. */
-#define SCAN_FIRST_WAIT_MS 20
+/* Silence this long makes the pass re-read the filters' last sequence. */
+#define SCAN_IDLE_MS 100
 /* Heartbeats of a multi-filter scan consumer (flow control needs them). */
 #define SCAN_HEARTBEAT_NS (5LL * 1000000000LL)
 
@@ -235,23 +239,16 @@ int slip__nats_entry(void *store, const char *key, slip_entry **out)
 
 /* --------------------------------------------------------- keys / scan */
 
-/* True when the consumer has nothing to deliver (empty bucket / filter). */
-static int consumer_empty(slip_nats_store *st, jsCtx *js, natsSubscription *sub,
-                          slip_nats_consumer *cn, bool multi, bool *empty)
+/* The consumer's name, for deleting it at the end, when no message
+ * brought it (best effort: the inactivity threshold reaps it otherwise). */
+static void consumer_name(natsSubscription *sub, slip_nats_consumer *cn)
 {
 	jsConsumerInfo *ci = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s =
-	        multi ? js_GetConsumerInfo(&ci, js, st->stream, cn->name, NULL,
-	                                   &jerr)
-	              : natsSubscription_GetConsumerInfo(&ci, sub, NULL, &jerr);
-	if (s != NATS_OK)
-		return slip__nats_fail(st->c, s, jerr, "scan", st->name);
-	*empty = ci->NumPending == 0 && ci->Delivered.Consumer == 0;
-	if (ci->Name != NULL && cn->name[0] == '\0')
+	if (natsSubscription_GetConsumerInfo(&ci, sub, NULL, NULL) != NATS_OK)
+		return;
+	if (ci->Name != NULL)
 		snprintf(cn->name, sizeof(cn->name), "%s", ci->Name);
 	jsConsumerInfo_Destroy(ci);
-	return SLIP_OK;
 }
 
 static int subscribe_last(slip_nats_store *st, const char *filter,
@@ -349,6 +346,227 @@ static int subscribe_multi(slip_nats_store *st, const slip_nats_filters *f,
 	return rc;
 }
 
+static int last_on(slip_nats_store *st, jsCtx *js, const char *filter,
+                   const char *op, uint64_t *out)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	if (st->direct) {
+		/* The same request (and permission) as a get. */
+		jsDirectGetMsgOptions dgo;
+		jsDirectGetMsgOptions_Init(&dgo);
+		dgo.LastBySubject = filter;
+		s = js_DirectGetMsg(&m, js, st->stream, NULL, &dgo);
+	} else {
+		s = js_GetLastMsg(&m, js, st->stream, filter, NULL, &jerr);
+	}
+	*out = 0;
+	if (s == NATS_OK) {
+		*out = natsMsg_GetSequence(m);
+		natsMsg_Destroy(m);
+		return SLIP_OK;
+	}
+	if (s == NATS_NOT_FOUND || jerr == SLIP_NATS_ERR_NO_MESSAGE_FOUND)
+		return SLIP_OK;
+	return slip__nats_fail(st->c, s, jerr, op, st->name);
+}
+
+int slip__nats_last_on_filters(slip_nats_store *st, jsCtx *js,
+                               char *const *subj, size_t count, const char *op,
+                               uint64_t *out)
+{
+	*out = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t seq = 0;
+		int rc = last_on(st, js, subj[i], op, &seq);
+		if (rc != SLIP_OK)
+			return rc;
+		if (seq > *out)
+			*out = seq;
+	}
+	return SLIP_OK;
+}
+
+/* One delivered entry of a pass and its stream sequence. */
+typedef struct scan_item {
+	slip_entry *e;
+	uint64_t seq;
+} scan_item;
+
+/*
+ * One keys / scan pass. The server's pending counts move and it may
+ * redeliver while writers overwrite keys, so the pass neither counts nor
+ * trusts delivery order: it keeps the newest entry per key (tombstones
+ * too, so a key deleted during the pass is left out) and ends on the last
+ * sequence on the filter read once the consumer existed.
+ */
+typedef struct scan_pass {
+	slip_nats_store *st;
+	const slip_nats_filters *f;
+	bool multi;
+	slip_nats_mcons mc; /* the consumer when multi */
+	bool keys_only;
+	uint64_t bound;    /* last sequence on the filter at the start */
+	uint64_t max_seen; /* highest stream sequence delivered */
+	uint64_t upto;     /* messages delivered up to the bound */
+	uint64_t past;     /* messages delivered past it */
+	bool done;
+	scan_item *items; /* first-seen order */
+	size_t count, cap;
+	slip__map ix; /* key -> position in items + 1 */
+} scan_pass;
+
+static const void *item_key(const void *ctx, uint64_t val, size_t *len)
+{
+	const scan_pass *p = ctx;
+	const char *key = p->items[val - 1].e->key;
+	*len = strlen(key);
+	return key;
+}
+
+/* Keeps @p e as its key's entry unless a newer one is held. Takes @p e. */
+static int keep_newest(scan_pass *p, slip_entry *e, uint64_t seq)
+{
+	uint64_t at = 0;
+	int rc =
+	        slip__grow(&p->items, &p->cap, p->count + 1, sizeof(*p->items));
+	if (rc == SLIP_OK) {
+		/* Visible to item_key while the map probes for it. */
+		p->items[p->count] = (scan_item){e, seq};
+		rc = slip__map_upsert(&p->ix, e->key, strlen(e->key),
+		                      p->count + 1, &at);
+	}
+	if (rc != SLIP_OK) {
+		slip_entry_free(e);
+		return slip_set_error(rc, "scan \"%s\": out of memory",
+		                      p->st->name);
+	}
+	scan_item *held = &p->items[at - 1];
+	if (at == p->count + 1)
+		p->count++; /* a new key */
+	else if (held->seq >= seq)
+		slip_entry_free(e); /* a redelivery or an older revision */
+	else {
+		slip_entry_free(held->e);
+		*held = (scan_item){e, seq};
+	}
+	return SLIP_OK;
+}
+
+/*
+ * Past the bound the pass goes on while the server still has messages
+ * (pending > 0): a key whose revision at or below the bound was replaced
+ * before delivery (history 1) shows up only there. Writers that outpace
+ * the pass would keep it going forever, so it stops once it has taken as
+ * many messages past the bound as up to it.
+ */
+static void note_progress(scan_pass *p, uint64_t seq, uint64_t pending)
+{
+	if (seq > p->max_seen)
+		p->max_seen = seq;
+	if (p->max_seen < p->bound) {
+		p->upto++;
+		return;
+	}
+	p->past++;
+	if (pending == 0 || p->past > p->upto)
+		p->done = true;
+}
+
+static int on_scan_msg(scan_pass *p, natsMsg *m, slip_nats_consumer *cn)
+{
+	slip_nats_meta meta;
+	if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0)
+		return SLIP_OK; /* not a stream message */
+	slip__nats_consumer_note(cn, &meta);
+	note_progress(p, meta.sseq, meta.pending);
+	if (!slip__nats_filters_match(p->f, p->st, natsMsg_GetSubject(m)))
+		return SLIP_OK; /* inside the server filter, outside the prefix
+		                 */
+	slip_entry *e = NULL;
+	int rc = slip__nats_msg_entry(p->st, m, &meta, slip__nats_msg_op(m),
+	                              p->keys_only, &e);
+	if (rc != SLIP_OK || e == NULL)
+		return rc;
+	return keep_newest(p, e, meta.sseq);
+}
+
+/* Nothing arrived for a while: done if everything on the filter now was
+ * delivered (what the bound named may have been removed since). */
+static int idle_check(scan_pass *p, jsCtx *js)
+{
+	uint64_t now_last = 0;
+	int rc = slip__nats_last_on_filters(p->st, js, p->f->subj, p->f->count,
+	                                    "scan", &now_last);
+	if (rc == SLIP_OK && now_last <= p->max_seen)
+		p->done = true;
+	return rc;
+}
+
+static int drain(scan_pass *p, natsSubscription *sub, jsCtx *js,
+                 slip_nats_consumer *cn)
+{
+	int64_t idle_since = slip__now_ns();
+	int64_t limit = (int64_t)p->st->c->op_timeout_ms * 1000000;
+	while (!p->done) {
+		natsMsg *m = NULL;
+		natsStatus s =
+		        p->multi ? slip__nats_mcons_next(&p->mc, &m,
+		                                         SCAN_IDLE_MS, NULL)
+		                 : natsSubscription_NextMsg(&m, sub,
+		                                            SCAN_IDLE_MS);
+		if (s == NATS_OK) {
+			int rc = on_scan_msg(p, m, cn);
+			natsMsg_Destroy(m);
+			if (rc != SLIP_OK)
+				return rc;
+			idle_since = slip__now_ns();
+			continue;
+		}
+		if (s == NATS_SLOW_CONSUMER)
+			return slip_set_error(SLIP_EIO,
+			                      "scan \"%s\": the client dropped "
+			                      "messages (slow consumer)",
+			                      p->st->name);
+		if (s != NATS_TIMEOUT)
+			return slip__nats_fail(p->st->c, s, 0, "scan",
+			                       p->st->name);
+		if (slip__now_ns() - idle_since > limit)
+			return slip_set_error(
+			        SLIP_ETIMEOUT,
+			        "scan \"%s\": no message for %d ms "
+			        "(delivered up to %llu of %llu)",
+			        p->st->name, p->st->c->op_timeout_ms,
+			        (unsigned long long)p->max_seen,
+			        (unsigned long long)p->bound);
+		int rc = idle_check(p, js);
+		if (rc != SLIP_OK)
+			return rc;
+	}
+	return SLIP_OK;
+}
+
+/* Hands the live entries to @p cb (entry->pending: how many follow) and
+ * frees the rest. */
+static int emit(scan_pass *p, slip_entry_cb cb, void *payload)
+{
+	uint64_t live = 0;
+	int rc = SLIP_OK;
+	for (size_t i = 0; i < p->count; i++)
+		live += p->items[i].e->op == SLIP_OP_PUT;
+	for (size_t i = 0; i < p->count; i++) {
+		slip_entry *e = p->items[i].e;
+		if (rc != SLIP_OK || e->op != SLIP_OP_PUT) {
+			slip_entry_free(e);
+			continue;
+		}
+		e->pending = --live;
+		rc = cb(payload, e);
+	}
+	return rc;
+}
+
 static int pass(slip_nats_store *st, const slip_nats_filters *f, bool keys_only,
                 slip_entry_cb cb, void *payload)
 {
@@ -356,67 +574,37 @@ static int pass(slip_nats_store *st, const slip_nats_filters *f, bool keys_only,
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	slip_nats_consumer cn = {{0}};
-	slip_nats_mcons mc;
-	uint64_t total = 0, seen = 0;
-	bool first = true, have_total = false, multi = f->count > 1;
-	int rc = multi ? subscribe_multi(st, f, keys_only, &nc, &js, &mc)
-	               : subscribe_last(st, f->subj[0], keys_only, &nc, &js,
-	                                &sub);
-	if (rc == SLIP_OK && multi) {
-		sub = mc.sub;
-		cn = mc.cn;
+	scan_pass p;
+	memset(&p, 0, sizeof(p));
+	p.st = st;
+	p.f = f;
+	p.multi = f->count > 1;
+	p.keys_only = keys_only;
+	slip__map_init(&p.ix, item_key, &p);
+	int rc = p.multi ? subscribe_multi(st, f, keys_only, &nc, &js, &p.mc)
+	                 : subscribe_last(st, f->subj[0], keys_only, &nc, &js,
+	                                  &sub);
+	if (rc == SLIP_OK && p.multi) {
+		sub = p.mc.sub;
+		cn = p.mc.cn;
 	}
-	while (rc == SLIP_OK) {
-		natsMsg *m = NULL;
-		int wait = first ? SCAN_FIRST_WAIT_MS : st->c->op_timeout_ms;
-		natsStatus s =
-		        multi ? slip__nats_mcons_next(&mc, &m, wait, NULL)
-		              : natsSubscription_NextMsg(&m, sub, wait);
-		if (s == NATS_TIMEOUT && first && wait == SCAN_FIRST_WAIT_MS) {
-			bool empty = false;
-			rc = consumer_empty(st, js, sub, &cn, multi, &empty);
-			if (rc != SLIP_OK || empty)
-				break;
-			first = false; /* messages are on their way */
-			continue;
-		}
-		if (s == NATS_SLOW_CONSUMER) {
-			rc = slip_set_error(SLIP_EIO,
-			                    "scan \"%s\": the client dropped "
-			                    "messages (slow consumer)",
-			                    st->name);
-			break;
-		}
-		if (s != NATS_OK) {
-			rc = slip__nats_fail(st->c, s, 0, "scan", st->name);
-			break;
-		}
-		slip_nats_meta meta;
-		if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0) {
-			natsMsg_Destroy(m);
-			continue; /* not a stream message */
-		}
-		slip__nats_consumer_note(&cn, &meta);
-		if (!have_total)
-			total = meta.pending + 1;
-		have_total = true;
-		first = false;
-		seen++;
-		slip_op op = slip__nats_msg_op(m);
-		slip_entry *e = NULL;
-		if (op == SLIP_OP_PUT &&
-		    slip__nats_filters_match(f, st, natsMsg_GetSubject(m)))
-			rc = slip__nats_msg_entry(st, m, &meta, op, keys_only,
-			                          &e);
-		natsMsg_Destroy(m);
-		if (e != NULL) {
-			e->pending = total - seen;
-			rc = cb(payload, e);
-		}
-		if (rc != SLIP_OK || seen >= total || meta.pending == 0)
-			break;
-	}
+	/* Read once the consumer exists: its start is at or below it. */
+	if (rc == SLIP_OK)
+		rc = slip__nats_last_on_filters(st, js, f->subj, f->count,
+		                                "scan", &p.bound);
+	p.done = p.bound == 0; /* nothing on the filters */
+	if (rc == SLIP_OK)
+		rc = drain(&p, sub, js, &cn);
+	if (rc == SLIP_OK && cn.name[0] == '\0' && sub != NULL && !p.multi)
+		consumer_name(sub, &cn);
 	slip__nats_sub_end(nc, js, st->stream, &cn, sub);
+	if (rc == SLIP_OK)
+		rc = emit(&p, cb, payload);
+	else
+		for (size_t i = 0; i < p.count; i++)
+			slip_entry_free(p.items[i].e);
+	free(p.items);
+	slip__map_free(&p.ix);
 	return rc;
 }
 

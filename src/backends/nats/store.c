@@ -361,6 +361,7 @@ static int bind_store(slip_nats_conn *c, const char *name,
 	slip_nats_store *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return SLIP_ENOMEM;
+	atomic_init(&st->watch_dropped, 0);
 	st->c = c;
 	st->name = fmt_dup(name, "", "");
 	st->stream = fmt_dup("KV_", name, "");
@@ -520,6 +521,7 @@ int slip__nats_store_info(void *store, slip_store_info *out)
 	out->first_seq = si->State.FirstSeq;
 	out->last_seq = si->State.LastSeq;
 	out->created_ns = si->Created;
+	out->watch_dropped = atomic_load(&st->watch_dropped);
 	jsStreamInfo_Destroy(si);
 	return SLIP_OK;
 }

@@ -254,48 +254,11 @@ static int learn_consumer(watch_state *w)
 	return SLIP_OK;
 }
 
-/* The stream sequence of the last message on @p filter, 0 when there is
- * none (nats-server 2.9 takes a wildcard subject for "last by subject",
- * direct or not). */
-static int last_on(watch_state *w, const char *filter, uint64_t *out)
-{
-	natsMsg *m = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
-	if (w->st->direct) {
-		/* The same request (and permission) as a get. */
-		jsDirectGetMsgOptions dgo;
-		jsDirectGetMsgOptions_Init(&dgo);
-		dgo.LastBySubject = filter;
-		s = js_DirectGetMsg(&m, w->js, w->st->stream, NULL, &dgo);
-	} else {
-		s = js_GetLastMsg(&m, w->js, w->st->stream, filter, NULL,
-		                  &jerr);
-	}
-	*out = 0;
-	if (s == NATS_OK) {
-		*out = natsMsg_GetSequence(m);
-		natsMsg_Destroy(m);
-		return SLIP_OK;
-	}
-	if (s == NATS_NOT_FOUND || jerr == SLIP_NATS_ERR_NO_MESSAGE_FOUND)
-		return SLIP_OK;
-	return slip__nats_fail(w->st->c, s, jerr, "watch", w->st->name);
-}
-
 /* The last stream sequence on the union of the watch's server filters. */
 static int last_on_filter(watch_state *w, uint64_t *out)
 {
-	*out = 0;
-	for (size_t i = 0; i < w->f.count; i++) {
-		uint64_t seq = 0;
-		int rc = last_on(w, w->f.subj[i], &seq);
-		if (rc != SLIP_OK)
-			return rc;
-		if (seq > *out)
-			*out = seq;
-	}
-	return SLIP_OK;
+	return slip__nats_last_on_filters(w->st, w->js, w->f.subj, w->f.count,
+	                                  "watch", out);
 }
 
 /* Is everything up to the target already delivered (or never there)? */
@@ -373,6 +336,28 @@ static int first_message(watch_state *w)
 	return rc;
 }
 
+/*
+ * A subscription delivers each revision at most once and in increasing
+ * order whatever the server sends again (nats-server 2.9 was seen
+ * redelivering a message during the last-per-key phase while keys were
+ * overwritten): drop what is not above the last delivered sequence and
+ * count it (slip_store_info.watch_dropped).
+ */
+static bool redelivered(watch_state *w, const slip_nats_meta *meta)
+{
+	uint64_t floor = w->has_cursor ? w->from_seq : 0;
+	if (w->last_seen > floor)
+		floor = w->last_seen;
+	if (floor == 0 || meta->sseq > floor)
+		return false;
+	atomic_fetch_add(&w->st->watch_dropped, 1);
+	/* The consumer sequence still counts it: keep the gap check exact. */
+	if (!slip__nats_consumer_changed(&w->cn, meta) &&
+	    meta->dseq == w->last_dseq + 1)
+		w->last_dseq = meta->dseq;
+	return true;
+}
+
 static int on_message(watch_state *w, natsMsg *m)
 {
 	slip_nats_meta meta;
@@ -380,6 +365,8 @@ static int on_message(watch_state *w, natsMsg *m)
 	int rc = SLIP_OK;
 	if (slip__nats_ack_meta(natsMsg_GetReply(m), &meta) != 0)
 		return SLIP_OK; /* not a stream message */
+	if (redelivered(w, &meta))
+		return SLIP_OK;
 	if (slip__nats_consumer_changed(&w->cn, &meta)) {
 		/* libnats recreated the consumer (missed heartbeats, a gap,
 		 * a reconnect) from the last sequence + 1 — on whatever
