@@ -70,6 +70,10 @@ typedef struct loop {
 	size_t max;
 	slip_cursor applied; /* last durably applied (and reported) cursor */
 
+	/* Silent-removal check (applied_expiry.c); NULL when off. */
+	slip__expiry *expiry;
+	int64_t expiry_every_ns, expiry_next_ns;
+
 	/* Non-NULL while a resync replay runs; the cursor is held meanwhile. */
 	slip__resync *resync;
 	slip_cursor resync_cursor; /* position the resync replay reached */
@@ -158,6 +162,8 @@ static int flush(loop *L)
 	}
 	for (size_t i = 0; L->resync != NULL && i < L->n && rc == SLIP_OK; i++)
 		rc = slip__resync_note(L->resync, L->raw[i]);
+	for (size_t i = 0; L->expiry != NULL && i < L->n && rc == SLIP_OK; i++)
+		rc = slip__expiry_note(L->expiry, L->raw[i]);
 	if (rc == SLIP_OK)
 		rc = write_snapshot(L);
 	if (rc != SLIP_OK || slip_cursor_is_none(&cursor))
@@ -269,6 +275,40 @@ static int resync_finish(loop *L, const slip_cursor *marker)
 	return commit(L, &cursor);
 }
 
+/*
+ * The silent-removal check: what is open is applied first, then one
+ * batch of synthetic Deletes for keys the server no longer holds, then a
+ * checkpoint at the unchanged cursor that records them, then on_applied —
+ * the order of every other update. A crash before the checkpoint loses
+ * the Deletes; the check after the next resume finds the keys again.
+ */
+static int expiry_run(loop *L)
+{
+	slip_entry_list gone = {0, NULL};
+	int rc = flush(L);
+
+	L->expiry_next_ns = slip__now_ns() + L->expiry_every_ns;
+	if (rc != SLIP_OK || L->expiry == NULL || L->resync != NULL)
+		return rc;
+	rc = slip__expiry_check(L->expiry, L->o->watcher, &gone);
+	if (rc != SLIP_OK) {
+		rc = SLIP_OK; /* a failed check is tried again next time */
+		goto done;
+	}
+	for (size_t i = 0; i < gone.count && rc == SLIP_OK; i++) {
+		slip_entry *e = gone.entries[i];
+		gone.entries[i] = NULL;
+		rc = add(L, e);
+	}
+	if (rc == SLIP_OK)
+		rc = flush(L);
+	if (rc == SLIP_OK && gone.count > 0)
+		rc = commit(L, &L->applied);
+done:
+	slip_entry_list_free(&gone);
+	return rc;
+}
+
 static int caught_up(loop *L, const slip_cursor *marker)
 {
 	const slip_applied_options *o = L->o;
@@ -286,6 +326,10 @@ static int caught_up(loop *L, const slip_cursor *marker)
 	          slip__watcher_cursor_cmp(L->o->watcher, marker,
 	                                   &L->applied) == 1))
 		rc = commit(L, marker);
+	/* Every resume and resubscribe ends here: silent removals while the
+	 * loop was away are dropped before caught-up is reported. */
+	if (rc == SLIP_OK)
+		rc = expiry_run(L);
 	if (rc == SLIP_OK && o->on_caught_up != NULL)
 		o->on_caught_up(o->payload, &L->applied);
 	return rc;
@@ -359,6 +403,10 @@ static int batch_loop(loop *L, slip_chan *ch, bool *stopped)
 		if (rc == SLIP_ETIMEOUT) {
 			if (L->n > 0 && slip__now_ns() >= L->deadline_ns &&
 			    (rc = flush(L)) != SLIP_OK)
+				return rc;
+			if (L->expiry != NULL &&
+			    slip__now_ns() >= L->expiry_next_ns &&
+			    (rc = expiry_run(L)) != SLIP_OK)
 				return rc;
 			continue;
 		}
@@ -470,10 +518,22 @@ static int check_options(const slip_applied_options *o)
 	return SLIP_OK;
 }
 
+/* The check's interval from the options (version 2), 0 when off. */
+static int64_t expiry_every_ns(const slip_applied_options *o)
+{
+	int ms = o->version >= 2 ? o->expiry_check_ms : 0;
+
+	if (ms < 0)
+		return 0;
+	return (int64_t)(ms > 0 ? ms : SLIP_EXPIRY_CHECK_DEFAULT_MS) * 1000000;
+}
+
 static void loop_init(loop *L, const slip_applied_options *o)
 {
 	memset(L, 0, sizeof(*L));
 	L->o = o;
+	L->expiry_every_ns = expiry_every_ns(o);
+	L->expiry_next_ns = slip__now_ns() + L->expiry_every_ns;
 	L->window_ms = o->batch_window_ms ? o->batch_window_ms : 10;
 	L->max = o->batch_max ? o->batch_max : 100;
 	if (o->resume != NULL)
@@ -542,6 +602,8 @@ int slip_watch_applied(const slip_applied_options *opts,
 	rc = wt == NULL ? slip_set_error(SLIP_ENOMEM, "watch_applied: out of "
 	                                              "memory")
 	                : grow_batch(&L);
+	if (rc == SLIP_OK && L.expiry_every_ns > 0)
+		rc = slip__expiry_new(&L.expiry, opts->snapshot, opts->prefix);
 	/* A full watch over a snapshot that holds keys is a resync. */
 	if (rc == SLIP_OK && slip_cursor_is_none(&L.applied) &&
 	    opts->snapshot != NULL &&
@@ -558,6 +620,7 @@ int slip_watch_applied(const slip_applied_options *opts,
 	free_batch(&L);
 	slip__resync_free(L.resync);
 	slip__prefix_set_free(&L.scope);
+	slip__expiry_free(L.expiry);
 	free(L.raw);
 	free(L.items);
 	free(wt);

@@ -48,4 +48,31 @@ size_t slip__resync_count(const slip__resync *r);
 /** Frees the tracker. NULL is a no-op. */
 void slip__resync_free(slip__resync *r);
 
+/* ------------------------------------------- silent removals (expiry) */
+
+/*
+ * The silent-removal check (src/applied_expiry.c): the latest applied
+ * revision of every in-scope key the caller holds, and the keys among them
+ * the server can no longer hold (revision below the store's first sequence,
+ * and no message for the key at all).
+ */
+typedef struct slip__expiry slip__expiry;
+
+/** A tracker seeded with the committed keys of @p snap (may be NULL). */
+int slip__expiry_new(slip__expiry **out, const slip_snapshot_writer *snap,
+                     const char *prefix);
+/** Records an applied update (Put: its revision; Delete/Purge: forgets). */
+int slip__expiry_note(slip__expiry *x, const slip_entry *update);
+/**
+ * Synthetic Deletes (flag SLIP_ENTRY_SYNTHETIC, no version, no cursor) for
+ * the tracked keys the store behind @p w no longer holds. Caller owns *out. One
+ * store info request, plus one read per key below the first sequence.
+ */
+int slip__expiry_check(slip__expiry *x, const slip_watcher *w,
+                       slip_entry_list *out);
+/** Number of keys tracked. */
+size_t slip__expiry_count(const slip__expiry *x);
+/** Frees the tracker. NULL is a no-op. */
+void slip__expiry_free(slip__expiry *x);
+
 #endif

@@ -43,8 +43,12 @@ SLIP_EXTERN void slip_shutdown_free(slip_shutdown *s);
 
 /* ---------------------------------------------------------------- options */
 
-/** Version 2 added prefixes / prefix_count (version 1 is still accepted). */
+/** Version 2 added prefixes / prefix_count and expiry_check_ms (version 1
+ * is still accepted). */
 #define SLIP_APPLIED_OPTIONS_VERSION 2
+
+/** Default interval of the live silent-removal check (expiry_check_ms). */
+#define SLIP_EXPIRY_CHECK_DEFAULT_MS 5000
 
 typedef struct slip_applied_options {
 	unsigned version;      /**< SLIP_APPLIED_OPTIONS_VERSION */
@@ -102,13 +106,20 @@ typedef struct slip_applied_options {
 	 */
 	const char *const *prefixes;
 	size_t prefix_count;
+	/**
+	 * Silent removals (docs/applied.md): keys the server's limits removed
+	 * without a message are dropped through synthetic Deletes after every
+	 * caught-up point (each resume and resubscribe) and while live every
+	 * this many ms. 0 = SLIP_EXPIRY_CHECK_DEFAULT_MS; negative = off.
+	 */
+	int expiry_check_ms;
 } slip_applied_options;
 
 #define SLIP_APPLIED_OPTIONS_INIT                                              \
 	{                                                                      \
 		SLIP_APPLIED_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0,    \
 		        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
-		        0                                                      \
+		        0, 0                                                   \
 	}
 
 /**

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "applied_internal.h"
@@ -1000,6 +1001,150 @@ static void t_resubscribe_restart(void)
 	c_free(&c);
 }
 
+/* Waits until apply has seen @p n synthetic Deletes. */
+static bool c_wait_synthetic(consumer *c, uint64_t n, int ms)
+{
+	int64_t end = fx_now_ms() + ms;
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		bool ok = c->synthetic >= n;
+		pthread_mutex_unlock(&c->mu);
+		if (ok)
+			return true;
+		if (fx_now_ms() >= end)
+			return false;
+		fx_sleep_ms(5);
+	}
+}
+
+/*
+ * Silent removals while live: the server drops keys without a message
+ * (retention below the first sequence); the running loop drops them too,
+ * through synthetic Deletes, without a restart, and the snapshot follows.
+ */
+static void t_silent_removal_live(void)
+{
+	fx *f = &S.f;
+	const char *path = S.path;
+	consumer c;
+	uint64_t rev = 0;
+
+	REQUIRE_OK(c_init(&c, f, path));
+	c.o.expiry_check_ms = 100;
+	c.check_order = true;
+	REQUIRE_OK(c_start(&c));
+	put_numbered(f, "old.", 5, "v", &rev);
+	CHECK_OK(put(f, "keep", "k", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	REQUIRE_OK(fx_expire(f, rev)); /* old.* gone, no message */
+	CHECK(c_wait_synthetic(&c, 5, 10000));
+	CHECK_OK(put(f, "after", "a", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.synthetic == 5);
+	CHECK(c.order_errors == 0);
+	CHECK(fx_map_get(&c.state, "old.0") == NULL);
+	CHECK(fx_map_get(&c.state, "keep") != NULL);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
+	check_snapshot_is_server(path, f, "", NULL, NULL);
+	c_free(&c);
+}
+
+/*
+ * Silent removals while down: the cursor is still valid (no resync), yet
+ * keys below the new first sequence are gone; they are dropped before the
+ * resumed loop reports caught-up.
+ */
+static void t_silent_removal_down(void)
+{
+	fx *f = &S.f;
+	const char *path = S.path;
+	consumer c;
+	uint64_t rev = 0;
+
+	REQUIRE_OK(c_init(&c, f, path));
+	c.o.expiry_check_ms = -1; /* off while the keys are written */
+	REQUIRE_OK(c_start(&c));
+	put_numbered(f, "old.", 4, "v", &rev);
+	CHECK_OK(put(f, "keep", "k", &rev));
+	CHECK(c_wait_seq(&c, rev, 10000));
+	c_stop(&c);
+	c_free(&c);
+	REQUIRE_OK(fx_expire(f, rev));
+
+	REQUIRE_OK(c_init(&c, f, path));
+	CHECK(fx_map_get(&c.state, "old.0") != NULL);
+	c.o.expiry_check_ms = 60000; /* only the resume check can see it */
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_caught_up(&c, 1, 10000));
+	pthread_mutex_lock(&c.mu);
+	CHECK(c.synthetic == 4); /* before caught-up was reported */
+	pthread_mutex_unlock(&c.mu);
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.resyncs == 0);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
+	check_snapshot_is_server(path, f, "", NULL, NULL);
+	c_free(&c);
+}
+
+/* Rewrites "hot.0".."hot.9" until told to stop. */
+typedef struct hot_writer {
+	fx *f;
+	atomic_bool stop;
+	int rc;
+	uint64_t last;
+} hot_writer;
+
+static void *hot_main(void *arg)
+{
+	hot_writer *h = arg;
+	char key[16];
+	for (int i = 0; !atomic_load(&h->stop) && h->rc == SLIP_OK; i++) {
+		snprintf(key, sizeof(key), "hot.%d", i % 10);
+		h->rc = put(h->f, key, "h", &h->last);
+	}
+	return NULL;
+}
+
+/*
+ * Nothing is dropped that still exists: while a writer rewrites ten keys
+ * (with history 1 every rewrite removes the key's older message, so the
+ * first sequence keeps passing revisions the loop holds), a check every
+ * 20 ms must drop only the keys that are really gone.
+ */
+static void t_silent_removal_race(void)
+{
+	fx *f = &S.f;
+	consumer c;
+	hot_writer h = {0};
+	pthread_t tid;
+	uint64_t rev = 0;
+
+	REQUIRE_OK(c_init(&c, f, NULL));
+	c.o.expiry_check_ms = 20;
+	REQUIRE_OK(c_start(&c));
+	put_numbered(f, "cold.", 3, "c", &rev);
+	h.f = f;
+	REQUIRE(pthread_create(&tid, NULL, hot_main, &h) == 0);
+	fx_sleep_ms(300);
+	REQUIRE_OK(fx_expire(f, rev + 1)); /* cold.* go silently */
+	fx_sleep_ms(500);
+	atomic_store(&h.stop, true);
+	pthread_join(tid, NULL);
+	CHECK_OK(h.rc);
+	CHECK(c_wait_seq(&c, h.last, 10000));
+	CHECK(c_wait_synthetic(&c, 3, 10000));
+	fx_sleep_ms(200); /* a few more checks: none may drop a hot key */
+	c_stop(&c);
+	CHECK_OK(c.rc);
+	CHECK(c.synthetic == 3);
+	CHECK(fx_map_get(&c.state, "hot.0") != NULL);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
+	c_free(&c);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST_F(t_bad_options, bucket_setup, bucket_teardown),
         SLIP_TEST(t_shutdown_handle),
@@ -1018,6 +1163,9 @@ static const slip_test_case cases[] = {
         SLIP_TEST_F(t_shutdown_prompt, bucket_setup, bucket_teardown),
         /* Last, so the memory run can leave it out: no server to restart. */
         SLIP_TEST_F(t_resubscribe_restart, bucket_setup, bucket_teardown),
+        SLIP_TEST_F(t_silent_removal_live, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_silent_removal_down, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_silent_removal_race, bucket_setup, bucket_teardown),
         {0},
 };
 
