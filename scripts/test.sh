@@ -4,16 +4,21 @@
 #
 # Stages (each prints its time):
 #   1. setup         apt-get packages + npm ci (scripts/setup.sh --tests)
+#   1b. servers      nats-server of Debian trixie and sid beside the build
+#                    (scripts/nats-servers.sh; versions printed)
 #   2. static checks formatting, banned calls, layers and cited files
 #                    (scripts/check-layers.sh), headers compile alone
 #   3. gcc build     -Werror, whole ctest suite, exported-symbol check
+#   3a. matrix       every test labelled nats again on trixie's and sid's
+#                    nats-server (SLIP_NATS_SERVER), skips listed per server
 #   3b. valgrind     memcheck over the unit, memory, snapshot and applied-mem
 #                    tests (a leak or error fails the test)
 #   4. clang build   ASan+UBSan, whole ctest suite (any report fails)
 #   5. clang build   TSan, the threaded tests (label tsan)
 #   6. fuzz          libFuzzer on the snapshot parser, 60 s, ASan+UBSan
 #   7. docs          Doxygen API reference builds
-# Set SLIP_SKIP_SETUP=1 to skip stage 1 on a machine already set up.
+# Set SLIP_SKIP_SETUP=1 to skip stage 1 on a machine already set up, and
+# SLIP_NATS_MATRIX=0 to run the NATS tests on the default server only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,6 +29,16 @@ stage() { echo; echo "=== $* ($(( $(date +%s) - t0 )) s)"; }
 
 stage "1. setup"
 if [ "${SLIP_SKIP_SETUP:-0}" != 1 ]; then scripts/setup.sh --tests; fi
+
+# The default server (Debian 12's, on PATH) plus the matrix servers.
+matrix_dir=$out/servers
+matrix=()
+if [ "${SLIP_NATS_MATRIX:-1}" != 0 ]; then
+  stage "1b. nats-server matrix (Debian trixie, sid)"
+  scripts/nats-servers.sh "$matrix_dir" trixie sid
+  matrix=("$matrix_dir/nats-server-trixie" "$matrix_dir/nats-server-sid")
+fi
+echo "default nats-server: $(command -v nats-server) ($(nats-server --version))"
 
 stage "2. static checks"
 scripts/check-format.sh
@@ -61,10 +76,32 @@ run_ctest() { # dir, extra ctest args...
   return $rc
 }
 
-stage "3. gcc build + full suite"
+# Every skip of a run goes to one file (tests/support/test.h); listed here.
+list_skips() { # file, server
+  if [ -s "$1" ]; then
+    echo "skipped on $2 ($(wc -l <"$1") cases):"
+    sed 's/^/  /' "$1"
+  else
+    echo "skipped on $2: none"
+  fi
+}
+
+stage "3. gcc build + full suite (default nats-server $(nats-server --version))"
 scripts/build.sh "$out/gcc" -DCMAKE_C_COMPILER=gcc
 scripts/check-symbols.sh "$out/gcc"
-run_ctest "$out/gcc"
+rm -f "$out/gcc/skips-default.txt"
+SLIP_TEST_SKIP_LOG=$out/gcc/skips-default.txt run_ctest "$out/gcc"
+list_skips "$out/gcc/skips-default.txt" "$(nats-server --version)"
+
+for bin in "${matrix[@]}"; do
+  ver=$("$bin" --version)
+  name=$(basename "$bin")
+  stage "3a. gcc, every nats-labelled test on $ver ($name $(cat "$bin.version"))"
+  rm -f "$out/gcc/skips-$name.txt"
+  SLIP_NATS_SERVER=$bin SLIP_TEST_SKIP_LOG=$out/gcc/skips-$name.txt \
+    run_ctest "$out/gcc" -L nats
+  list_skips "$out/gcc/skips-$name.txt" "$ver"
+done
 
 stage "3b. valgrind memcheck (backend-free tests)"
 (cd "$out/gcc" && ctest -T memcheck -j"$jobs" --timeout 900 --output-on-failure \

@@ -9,7 +9,9 @@
  *     each node in turn is SIGKILLed; a connection made then and the one
  *     made before both write and read; every acknowledged write is still
  *     there at the end, on every node. Reads right after a failover may
- *     lag for a moment; they are retried to a deadline and counted.
+ *     lag for a moment; they are retried to a deadline and counted;
+ *   - a bucket with more replicas than servers fails with the server's
+ *     error 10005 after the bounded retry, and nothing is created.
  */
 #include "natsd.h"
 #include "test.h"
@@ -182,6 +184,25 @@ static size_t count_keys(slip_store *st, size_t want)
 	return n;
 }
 
+/*
+ * More replicas than servers can never be placed: the open retries error
+ * 10005 only for its operation timeout (a starting cluster's transient
+ * answer), then fails with the server's reason, creating nothing.
+ */
+static void check_unplaceable(slip_conn *c)
+{
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	slip_store *st = NULL;
+
+	cfg.name = "r5";
+	cfg.num_replicas = 5;
+	CHECK(slip_store_open_config(&st, c, &cfg) != SLIP_OK);
+	CHECK(strstr(slip_last_error(), "10005") != NULL);
+	fprintf(stderr, "  R5 on 3 nodes: %s\n", slip_last_error());
+	CHECK(st == NULL);
+	CHECK_RC(slip_store_open(&st, c, "r5"), SLIP_ENOTFOUND);
+}
+
 static void t_r3_really_replicated_and_survives_any_node(void)
 {
 	slip_natsd_cluster *cl = NULL;
@@ -213,6 +234,7 @@ static void t_r3_really_replicated_and_survives_any_node(void)
 	CHECK(in.leader[0] != '\0');
 	CHECK_OK(slip_store_get_info(s1, &info));
 	CHECK(info.num_replicas == 3);
+	check_unplaceable(c1);
 	fprintf(stderr, "  R3: leader %s, %d peers\n", in.leader, in.peers);
 
 	for (int down = 0; down < 3; down++) {

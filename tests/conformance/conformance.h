@@ -44,6 +44,13 @@ typedef struct conf_fixture {
 	 * NULL: the suite sleeps that long in real time.
 	 */
 	int (*advance_ms)(void *ctx, slip_store *store, int64_t ms);
+	/**
+	 * Server-side consumers still held for @p bucket (each watch, scan
+	 * and keys call costs one while it runs; nats-server 2.15 allows
+	 * 1000 per stream). Checked to be 0 when a case closes. May be NULL
+	 * (no such resource).
+	 */
+	int (*consumers)(void *ctx, const char *bucket);
 } conf_fixture;
 
 /** Defined by the backend's fixture file. */

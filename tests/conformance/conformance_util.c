@@ -52,6 +52,16 @@ int conf_open_config(conf_case *c, slip_store_config *cfg)
 
 void conf_close(conf_case *c)
 {
+	/* Every watch, scan and keys call gave its consumer back. */
+	if (c->conn != NULL && slip_conn_is_connected(c->conn) &&
+	    conf_backend.consumers != NULL) {
+		int left = conf_backend.consumers(conf_ctx, c->bucket);
+		if (left != 0)
+			slip_test_fail(__FILE__, __LINE__,
+			               "bucket %s: %d consumers left on the "
+			               "server at close (want 0)",
+			               c->bucket, left);
+	}
 	if (c->conn != NULL && slip_conn_is_connected(c->conn))
 		slip_store_delete(c->conn, c->bucket);
 	slip_store_free(c->store);

@@ -2,7 +2,8 @@
  * tests/conformance/fixture_nats.c — runs the conformance suite against a
  * real nats-server (JetStream on, free loopback port, temp dir) started
  * through tests/support/natsd.h. drop_before purges the bucket's stream up
- * to a sequence with libnats directly — what retention does on a server.
+ * to a sequence with libnats directly — what retention does on a server;
+ * consumers counts what a case left on the bucket's stream (/jsz).
  */
 #include <stdio.h>
 
@@ -59,10 +60,18 @@ static int nats_drop_before(void *ctx, slip_store *store, uint64_t revision)
 	return s == NATS_OK ? 0 : -1;
 }
 
+static int nats_consumers(void *ctx, const char *bucket)
+{
+	char stream[300];
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	return slip_natsd_wait_no_consumers(ctx, stream, 3000);
+}
+
 const conf_fixture conf_backend = {
         .name = "nats",
         .setup = nats_setup,
         .teardown = nats_teardown,
         .url = nats_url,
         .drop_before = nats_drop_before,
+        .consumers = nats_consumers,
 };

@@ -74,6 +74,18 @@ int nu_open(nu_case *c, int64_t history)
 
 void nu_close(nu_case *c)
 {
+	/* Every watch, scan and keys call gave its consumer back. */
+	if (c->conn != NULL && slip_conn_is_connected(c->conn)) {
+		char stream[300];
+		snprintf(stream, sizeof(stream), "KV_%s", c->bucket);
+		int left =
+		        slip_natsd_wait_no_consumers(nu_server(), stream, 3000);
+		if (left != 0)
+			slip_test_fail(__FILE__, __LINE__,
+			               "bucket %s: %d consumers left on the "
+			               "server at close (want 0)",
+			               c->bucket, left);
+	}
 	if (c->conn != NULL && slip_conn_is_connected(c->conn))
 		slip_store_delete(c->conn, c->bucket);
 	slip_store_free(c->store);

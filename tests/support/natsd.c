@@ -728,6 +728,36 @@ bool slip_natsd_at_least(const slip_natsd *s, int major, int minor, int patch)
 	return c >= patch;
 }
 
+int slip_natsd_consumers(const slip_natsd *s, const char *stream)
+{
+	char body[65536], quoted[300];
+	const char *p;
+	int n = -1;
+
+	if (http_get(s->http_port, "/jsz?streams=true", body, sizeof(body)) !=
+	    200)
+		return -1;
+	snprintf(quoted, sizeof(quoted), "\"%s\"", stream);
+	p = strstr(body, quoted);
+	if (!p)
+		return 0; /* no such stream (deleted): it holds none */
+	p = strstr(p, "\"consumer_count\":");
+	if (!p || sscanf(p + 17, " %d", &n) != 1)
+		n = -1;
+	return n;
+}
+
+int slip_natsd_wait_no_consumers(const slip_natsd *s, const char *stream,
+                                 int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int n;
+
+	while ((n = slip_natsd_consumers(s, stream)) > 0 && now_ms() < deadline)
+		sleep_ms(50);
+	return n;
+}
+
 int slip_natsd_stop(slip_natsd *s)
 {
 	if (reap_if_dead(s))
@@ -922,6 +952,54 @@ int slip_natsd_cluster_wait_ready(slip_natsd_cluster *c, int timeout_ms)
 	}
 }
 
+/*
+ * Waits until the cluster can place a stream replicated on every node: a
+ * meta leader and current peers are not enough, since the leader places
+ * only on peers whose JetStream stats it has heard (nats-server 2.10.27
+ * answered "no suitable peers for placement (error 10005)" right after
+ * start). Creates and deletes a probe bucket until that works.
+ */
+static int wait_placement(slip_natsd_cluster *c, int timeout_ms)
+{
+	slip_store_config cfg = SLIP_STORE_CONFIG_INIT;
+	long long start = now_ms(), deadline = start + timeout_ms;
+	char urls[9 * 32] = "";
+	size_t len = 0;
+	slip_conn *conn;
+	int rc = -1, tries = 0;
+
+	for (int i = 0; i < c->n; i++)
+		len += (size_t)snprintf(urls + len, sizeof(urls) - len, "%s%s",
+		                        i ? "," : "", c->nodes[i]->url);
+	conn = slip_natsd_connect(urls);
+	if (!conn)
+		return -1;
+	cfg.name = "slip_natsd_placement_probe";
+	cfg.num_replicas = c->n;
+	cfg.storage = SLIP_STORAGE_MEMORY;
+	while (rc != 0) {
+		slip_store *st = NULL;
+		tries++;
+		if (slip_store_open_config(&st, conn, &cfg) == SLIP_OK) {
+			slip_store_free(st);
+			slip_store_delete(conn, cfg.name);
+			rc = 0;
+		} else if (now_ms() >= deadline) {
+			say("cluster cannot place an R%d stream after %lld ms: "
+			    "%s",
+			    c->n, now_ms() - start, slip_last_error());
+			break;
+		} else {
+			sleep_ms(200);
+		}
+	}
+	if (rc == 0 && tries > 1)
+		say("cluster placed an R%d stream after %lld ms (%d tries)",
+		    c->n, now_ms() - start, tries);
+	slip_conn_free(conn);
+	return rc;
+}
+
 static char *routes_block(const int *rports, int n)
 {
 	size_t cap = (size_t)n * 48 + 16, len = 0;
@@ -935,6 +1013,14 @@ static char *routes_block(const int *rports, int n)
 		                        "    nats-route://127.0.0.1:%d\n",
 		                        rports[i]);
 	return s;
+}
+
+static void wipe_store(slip_natsd *s)
+{
+	char *js = dup_printf("%s/js", s->dir);
+	if (js)
+		rm_rf(js);
+	free(js);
 }
 
 static int cluster_try_start(slip_natsd_cluster *c)
@@ -967,6 +1053,8 @@ static int cluster_try_start(slip_natsd_cluster *c)
 	for (int i = 0; i < c->n && rc == 0; i++)
 		if (!slip_natsd_running(c->nodes[i]))
 			rc = -1;
+	if (rc == 0)
+		rc = wait_placement(c, NATSD_READY_MS);
 done:
 	free(rports);
 	free(routes);
@@ -1002,11 +1090,22 @@ int slip_natsd_cluster_start(slip_natsd_cluster **out, int n)
 			slip_natsd_kill(c->nodes[i]);
 			taken = taken || log_says_port_taken(c->nodes[i]);
 		}
-		if (!taken || attempt + 1 >= NATSD_START_TRIES) {
+		if (attempt + 1 >= NATSD_START_TRIES ||
+		    (!taken && attempt > 0)) {
 			say("cluster of %d did not become ready", n);
 			for (int i = 0; i < n; i++)
 				print_log_tail(c->nodes[i]);
 			goto fail;
+		}
+		/* Once, a cluster that never got ready starts again from
+		 * empty stores (2.10.27 once left a node "not current with
+		 * the meta leader" for 30 s); said, never silent. */
+		if (!taken) {
+			say("cluster of %d not ready; starting it again from "
+			    "empty stores",
+			    n);
+			for (int i = 0; i < n; i++)
+				wipe_store(c->nodes[i]);
 		}
 	}
 	c->urls = malloc((size_t)n * 32);

@@ -50,6 +50,20 @@ int slip_natsd_version(const slip_natsd *s, int *major, int *minor, int *patch);
  * unreadable). */
 bool slip_natsd_at_least(const slip_natsd *s, int major, int minor, int patch);
 
+/**
+ * Consumers the server holds on stream @p stream ("KV_<bucket>"), from
+ * /jsz; 0 when the stream does not exist, -1 when the server does not
+ * answer.
+ */
+int slip_natsd_consumers(const slip_natsd *s, const char *stream);
+/**
+ * Waits up to @p timeout_ms for stream @p stream to hold no consumer
+ * (deletes are sent at once, but a watch's may be on its way). Returns
+ * the last count seen: 0 when none is left.
+ */
+int slip_natsd_wait_no_consumers(const slip_natsd *s, const char *stream,
+                                 int timeout_ms);
+
 /** SIGTERM and wait (graceful). */
 int slip_natsd_stop(slip_natsd *s);
 /** SIGKILL and wait (crash). */
@@ -70,7 +84,10 @@ typedef struct slip_natsd_cluster slip_natsd_cluster;
 
 /**
  * Starts @p n (normally 3) nodes with routes between them, JetStream on, one
- * store dir each, free loopback ports; waits until there is a meta leader.
+ * store dir each, free loopback ports; waits until there is a meta leader,
+ * every node is healthy and the cluster can place an R@p n stream (a probe
+ * bucket is created and deleted). A cluster that never gets there is
+ * started once more from empty stores, with a line on stderr.
  */
 int slip_natsd_cluster_start(slip_natsd_cluster **out, int n);
 /** Node @p i (0-based); the usual single-server calls apply to it. */

@@ -32,6 +32,7 @@ extern const slip_backend slip__backend_nats;
 #define SLIP_NATS_ERR_MAX_BYTES_REQUIRED   10113
 #define SLIP_NATS_ERR_MSG_TOO_BIG          10054
 #define SLIP_NATS_ERR_NO_MESSAGE_FOUND     10037
+#define SLIP_NATS_ERR_NO_SUITABLE_PEERS    10005
 
 /* Ephemeral consumers vanish this long after losing interest: a backstop
  * for the explicit delete, which cannot always be sent. */

@@ -290,6 +290,27 @@ static int ttl_facts(slip_nats_conn *c, const char *stream, const char *name,
 	return SLIP_OK;
 }
 
+/*
+ * js_AddStream, retried while a cluster answers "no suitable peers for
+ * placement" (10005) for at most the operation timeout: a cluster that
+ * is starting (or has just lost a node) places the stream a moment later,
+ * and a request that can never be placed (more replicas than servers)
+ * fails with the same error after that one timeout.
+ */
+static natsStatus add_stream(slip_nats_conn *c, jsCtx *js, jsStreamConfig *sc,
+                             jsStreamInfo **si, jsErrCode *jerr)
+{
+	int64_t deadline = slip__now_ns() + (int64_t)c->op_timeout_ms * 1000000;
+	for (;;) {
+		*jerr = 0;
+		natsStatus s = js_AddStream(si, js, sc, NULL, jerr);
+		if (s == NATS_OK || *jerr != SLIP_NATS_ERR_NO_SUITABLE_PEERS ||
+		    slip__now_ns() >= deadline)
+			return s;
+		nats_Sleep(250);
+	}
+}
+
 static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
                          const char *stream, const wanted *w, jsStreamInfo **si)
 {
@@ -324,7 +345,7 @@ static int create_stream(slip_nats_conn *c, jsCtx *js, const char *name,
 	sc.Duplicates = (w->max_age_ns > 0 && w->max_age_ns < DUP_WINDOW_NS)
 	                        ? w->max_age_ns
 	                        : DUP_WINDOW_NS;
-	natsStatus s = js_AddStream(si, js, &sc, NULL, &jerr);
+	natsStatus s = add_stream(c, js, &sc, si, &jerr);
 	free(subject);
 	if (s == NATS_OK)
 		return SLIP_OK;

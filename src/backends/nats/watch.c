@@ -371,7 +371,11 @@ static int on_message(watch_state *w, natsMsg *m)
 		/* libnats recreated the consumer (missed heartbeats, a gap,
 		 * a reconnect) from the last sequence + 1 — on whatever
 		 * stream now has the bucket's name, and clamped to its head:
-		 * prove it is the same bucket and nothing was skipped. */
+		 * prove it is the same bucket and nothing was skipped. The
+		 * new consumer is the one to delete when the watch ends, also
+		 * when this check ends it (else it lingers for the inactive
+		 * threshold, counting against the stream's consumer limit). */
+		slip__nats_consumer_note(&w->cn, &meta);
 		rc = floor_check(w, meta.sseq, w->caught_up || w->has_cursor);
 		if (rc != SLIP_OK)
 			return rc;
