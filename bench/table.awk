@@ -95,6 +95,7 @@ function row(label, sm, bm, jm, kind, tb, tj,    s, b, j, rb, rj, rbj, spread) {
 $1 == "R" && $3 != "NA" { cnt[$2]++; val[$2, cnt[$2]] = $3 + 0 }
 END {
 	k = (nscan >= 1000) ? sprintf("%dk", nscan / 1000) : nscan
+	lk = (nload >= 1000) ? sprintf("%dk", nload / 1000) : nload
 	bigk = (nbig >= 1000000) ? sprintf("%dM", nbig / 1000000) : (nbig >= 1000) ? sprintf("%dk", nbig / 1000) : nbig
 	snapk = (nsnap >= 1000000) ? sprintf("%dM", nsnap / 1000000) : (nsnap >= 1000) ? sprintf("%dk", nsnap / 1000) : nsnap
 	printf "| %-44s | %11s | %11s | %6s | %11s | %-13s | %11s | %6s | %-12s | %6s |\n", \
@@ -104,6 +105,8 @@ END {
 		"-------------", "-------------", "--------", "-------------", "---------------", \
 		"-------------", "--------", "--------------", "--------"
 	row("put, sequential (kvStore_Put)", "slip.put_ops", "raw.put_ops", "js.put_ops", "r", ">=0.95", "")
+	row("load " lk " keys, pipelined (js_PublishAsync)", "slip.pipeput_ops", "raw.pubasync_ops", "", "r", ">=0.8", "")
+	row("load " lk " keys, pipelined (slip seq. put)", "slip.pipeput_ops", "slip.put_seq_ops", "", "r", ">=10", "")
 	row("get, sequential (kvStore_Get)", "slip.get_ops", "raw.get_ops", "js.get_ops", "r", ">=0.95", "")
 	row("scan " k " keys, streamed (kvStore_WatchAll)", "slip.scan_s", "raw.watchall_s", "", "t", ">=1.0", "")
 	row("scan " k " keys to a list (WatchAll, kept)", "slip.scanlist_s", "raw.watchall_list_s", "js.scan_s", "t", ">=1.0", ">=2.0")
@@ -116,6 +119,7 @@ END {
 	row("watch " k ": slip_watch+chan (ordered cons.)", "slip.watch_s", "raw.ordered_s", "js.watch_s", "u", "", "")
 	row("watch_applied, snapshot off (ordered cons.)", "slip.applied_s", "raw.ordered_s", "js.watch_s", "u", ">=0.8", ">=2.0")
 	row("watch_applied, snapshot on (ordered cons.)", "slip.applied_snap_s", "raw.ordered_s", "js.watch_s", "u", "", "")
+	row("watch_applied, snapshot on (snapshot off)", "slip.applied_snap_s", "slip.applied_s", "", "t", ">=0.9", "")
 	row("resume " k "-key snap + delta (snapshot load)", "slip.resume_s", "slip.snapload_s", "", "l", "<=1.5", "")
 	row("  of which: snapshot writer open (load)", "slip.resume_open_s", "slip.snapload_s", "", "l", "", "")
 	row("  of which: connect + bind", "slip.resume_conn_s", "", "", "t", "", "")

@@ -18,6 +18,7 @@
 #include "slipstream/keys.h"
 #include "slipstream/chan.h"
 #include "slipstream/conn.h"
+#include "slipstream/pipeline.h"
 #include "slipstream/snapshot.h"
 #include "slipstream/applied.h"
 #include "slipstream/replica.h"

@@ -38,10 +38,10 @@ for a in "$@"; do
 done
 
 if [ $QUICK = 1 ]; then
-	ROUNDS=1 N_PUT=200 N_SCAN=2000 N_GETS=2000 N_SNAP=20000 N_BIG=20000
+	ROUNDS=1 N_PUT=200 N_LOAD=2000 N_SCAN=2000 N_GETS=2000 N_SNAP=20000 N_BIG=20000
 	N_CHAN=20000 N_DELTA=10
 else
-	ROUNDS=${SLIP_BENCH_ROUNDS:-7} N_PUT=5000 N_SCAN=100000 N_GETS=100000
+	ROUNDS=${SLIP_BENCH_ROUNDS:-7} N_PUT=5000 N_LOAD=100000 N_SCAN=100000 N_GETS=100000
 	N_SNAP=1000000 N_BIG=1000000 N_CHAN=1000000 N_DELTA=100
 fi
 
@@ -146,6 +146,17 @@ for _ in $(seq "$ROUNDS"); do
 	js get "$URL" pg "$N_PUT"
 done
 
+# ------------------------------------------------------ pipelined writes
+# The same 100-byte puts: raw js_PublishAsync (4096 in flight), a Slipstream
+# pipeline (4096 in flight) and, for the speed-up, sequential slip puts.
+step "pipelined load: $N_LOAD keys × $ROUNDS rounds"
+run "$RAW" fill "$URL" loadslip 1 100 q
+for _ in $(seq "$ROUNDS"); do
+	run "$RAW" pubasync "$URL" loadraw "$N_LOAD" 100 r
+	run "$SLIP" pipeput "$URL" loadslip "$N_LOAD" q
+	run "$SLIP" put "$URL" pg "$N_PUT" s slip.put_seq_ops
+done
+
 # --------------------------------------------------- scan, keys and watch
 step "scan/keys/watch: $N_SCAN keys × $ROUNDS rounds"
 run "$RAW" fill "$URL" scan "$N_SCAN"
@@ -240,7 +251,7 @@ wait "$NATS_PID" 2>/dev/null || true
 NATS_PID=
 
 # ------------------------------------------------------------------ table
-awk -v quick=$QUICK -v nscan="$N_SCAN" -v nsnap="$N_SNAP" -v nbig="$N_BIG" \
+awk -v quick=$QUICK -v nscan="$N_SCAN" -v nload="$N_LOAD" -v nsnap="$N_SNAP" -v nbig="$N_BIG" \
 	-f "$ROOT/bench/table.awk" "$RES"
 SNAPBENCH=$BIN/snapshot/bench-snapshot
 if [ $QUICK = 0 ] && [ -x "$SNAPBENCH" ]; then

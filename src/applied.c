@@ -8,9 +8,18 @@
  * gets the batch's updates and checkpoints at the cursor of the last update
  * received → on_applied(cursor). The cursor moves only after apply returned.
  *
+ * Group commit (with a snapshot): a batch flushed while more updates are
+ * already queued is applied and written but its checkpoint is deferred, so
+ * one fdatasync covers every batch that queued up behind the previous one.
+ * The deferred checkpoint runs as soon as the queue is empty, when syncs
+ * would otherwise exceed about a tenth of the time, and before any marker,
+ * shutdown or resubscription; on_applied follows it with the newest cursor.
+ * No cursor is reported before the checkpoint covering it is durable.
+ *
  * Divisions: cursor helpers; the watch thread; the batch (take, flush,
- * commit); resync (hold the cursor during a full replay, then synthetic
- * Deletes, then one checkpoint); subscriptions and the outer retry loop.
+ * commit, group commit); resync (hold the cursor during a full replay, then
+ * synthetic Deletes, then one checkpoint); subscriptions and the outer retry
+ * loop.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -27,6 +36,11 @@
 #define IDLE_POLL_MAX_MS 50
 #define RECV_MANY        256       /* entries taken from the channel per lock */
 #define BATCH_MAX_LIMIT  (1 << 20) /* sanity cap on batch_max */
+/* With a snapshot the channel must hold what arrives during one fdatasync
+ * (a few ms at several 100 k updates/s) for group commit to cover it. */
+#define SNAP_CHAN_MIN 8192
+/* A deferred checkpoint waits at most this long while updates keep coming. */
+#define GROUP_MAX_DEFER_NS (1000LL * 1000000)
 
 /* ------------------------------------------------------- watch thread */
 
@@ -85,6 +99,12 @@ typedef struct loop {
 	slip_cursor batch_cursor; /* cursor of the last update received */
 	int64_t deadline_ns;
 	bool progress; /* this subscription delivered something */
+
+	/* Group commit: applied and written, checkpoint deferred. */
+	bool deferred;
+	slip_cursor deferred_cursor;
+	int64_t commit_by_ns; /* the deferred checkpoint runs by then */
+	int64_t sync_ns;      /* how long the last checkpoint took */
 } loop;
 
 static void free_batch(loop *L)
@@ -112,11 +132,16 @@ static int commit(loop *L, const slip_cursor *cursor)
 	const slip_applied_options *o = L->o;
 	bool due = false;
 	int rc = SLIP_OK;
+	int64_t t0 = slip__now_ns();
 
+	/* Every update written so far precedes @p cursor: this checkpoint
+	 * covers any deferred one too. */
+	L->deferred = false;
 	if (o->snapshot != NULL) {
 		rc = slip_snapshot_writer_checkpoint(o->snapshot, cursor, &due);
 		if (rc != SLIP_OK)
 			return rc;
+		L->sync_ns = slip__now_ns() - t0;
 	}
 	L->applied = *cursor;
 	/* The cursor is durable already: a failed compaction loses nothing
@@ -126,6 +151,39 @@ static int commit(loop *L, const slip_cursor *cursor)
 	if (o->on_applied != NULL)
 		o->on_applied(o->payload, &L->applied);
 	return rc;
+}
+
+/*
+ * Group commit: with a snapshot, the checkpoint of a flushed batch waits
+ * (see the file comment); without one, committing costs nothing and every
+ * batch is reported at once.
+ */
+static int commit_or_defer(loop *L, const slip_cursor *cursor)
+{
+	int64_t now, spacing;
+
+	if (L->o->snapshot == NULL)
+		return commit(L, cursor);
+	if (!L->deferred) {
+		/* Syncing at most a tenth of the time: the next checkpoint
+		 * waits up to nine times as long as the last one took. */
+		now = slip__now_ns();
+		spacing = L->sync_ns * 9;
+		if (spacing > GROUP_MAX_DEFER_NS)
+			spacing = GROUP_MAX_DEFER_NS;
+		L->commit_by_ns = now + spacing;
+	}
+	L->deferred = true;
+	L->deferred_cursor = *cursor;
+	return SLIP_OK;
+}
+
+/* Runs the deferred checkpoint, if any, and reports its cursor. */
+static int commit_deferred(loop *L)
+{
+	slip_cursor cursor = L->deferred_cursor;
+
+	return L->deferred ? commit(L, &cursor) : SLIP_OK;
 }
 
 static int write_snapshot(loop *L)
@@ -171,7 +229,7 @@ static int flush(loop *L)
 	if (L->resync != NULL)
 		L->resync_cursor = cursor;
 	else
-		rc = commit(L, &cursor);
+		rc = commit_or_defer(L, &cursor);
 done:
 	free_batch(L);
 	return rc;
@@ -314,6 +372,8 @@ static int caught_up(loop *L, const slip_cursor *marker)
 	const slip_applied_options *o = L->o;
 	int rc = flush(L);
 
+	if (rc == SLIP_OK)
+		rc = commit_deferred(L);
 	if (rc != SLIP_OK)
 		return rc;
 	/* A marker past the applied cursor (a prefix watch over a bucket
@@ -337,9 +397,22 @@ static int caught_up(loop *L, const slip_cursor *marker)
 
 /* ---------------------------------------------------------- receiving */
 
+/*
+ * The newest cursor already taken: the open batch's, a deferred
+ * checkpoint's or the applied one. A server may deliver an update twice in
+ * its last-per-key phase, even back to back in one batch.
+ */
+static const slip_cursor *last_taken(const loop *L)
+{
+	if (L->n > 0 && !slip_cursor_is_none(&L->batch_cursor))
+		return &L->batch_cursor;
+	return L->deferred ? &L->deferred_cursor : &L->applied;
+}
+
 /* Takes one received entry (owned). */
 static int take(loop *L, slip_entry *e)
 {
+	const slip_cursor *done;
 	slip_cursor marker;
 
 	L->progress = true;
@@ -348,11 +421,11 @@ static int take(loop *L, slip_entry *e)
 		slip_entry_free(e);
 		return caught_up(L, &marker);
 	}
-	/* Never apply twice what lies at or before the applied cursor. */
-	if (L->resync == NULL && !slip_cursor_is_none(&L->applied) &&
+	/* Never apply twice what lies at or before the last cursor taken. */
+	done = last_taken(L);
+	if (L->resync == NULL && !slip_cursor_is_none(done) &&
 	    !slip_cursor_is_none(&e->cursor) &&
-	    slip__watcher_cursor_cmp(L->o->watcher, &e->cursor, &L->applied) <=
-	            0) {
+	    slip__watcher_cursor_cmp(L->o->watcher, &e->cursor, done) <= 0) {
 		slip_entry_free(e);
 		return SLIP_OK;
 	}
@@ -360,14 +433,17 @@ static int take(loop *L, slip_entry *e)
 }
 
 /*
- * When the next receive must return: an empty batch polls the shutdown
- * flag at least every IDLE_POLL_MAX_MS; an open one ends with its window.
+ * When the next receive must return: with a deferred checkpoint at once
+ * (an empty queue is its cue); an empty batch polls the shutdown flag at
+ * least every IDLE_POLL_MAX_MS; an open one ends with its window.
  */
 static int64_t recv_deadline(const loop *L)
 {
 	int idle = L->window_ms < IDLE_POLL_MAX_MS ? L->window_ms
 	                                           : IDLE_POLL_MAX_MS;
 
+	if (L->deferred)
+		return slip__now_ns();
 	if (L->n == 0)
 		return slip__now_ns() + (int64_t)idle * 1000000;
 	return L->deadline_ns;
@@ -387,7 +463,8 @@ static int batch_loop(loop *L, slip_chan *ch, bool *stopped)
 	for (;;) {
 		if (slip_shutdown_triggered(L->o->shutdown)) {
 			*stopped = true;
-			return flush(L);
+			rc = flush(L);
+			return rc == SLIP_OK ? commit_deferred(L) : rc;
 		}
 		/*
 		 * An empty batch takes its first update at once (its window
@@ -401,6 +478,9 @@ static int batch_loop(loop *L, slip_chan *ch, bool *stopped)
 		rc = slip__chan_recv_batch(ch, got, want, L->n == 0 ? 1 : want,
 		                           recv_deadline(L), &k);
 		if (rc == SLIP_ETIMEOUT) {
+			/* Nothing queued: the deferred checkpoint is due. */
+			if ((rc = commit_deferred(L)) != SLIP_OK)
+				return rc;
 			if (L->n > 0 && slip__now_ns() >= L->deadline_ns &&
 			    (rc = flush(L)) != SLIP_OK)
 				return rc;
@@ -421,6 +501,9 @@ static int batch_loop(loop *L, slip_chan *ch, bool *stopped)
 		if (L->n > 0 && slip__now_ns() >= L->deadline_ns &&
 		    (rc = flush(L)) != SLIP_OK)
 			return rc;
+		if (L->deferred && slip__now_ns() >= L->commit_by_ns &&
+		    (rc = commit_deferred(L)) != SLIP_OK)
+			return rc;
 	}
 }
 
@@ -434,6 +517,9 @@ static int batch_loop(loop *L, slip_chan *ch, bool *stopped)
 static int subscribe(loop *L, watch_thread *wt, int *watch_rc, bool *stopped)
 {
 	size_t cap = L->max * 2 < 256 ? 256 : L->max * 2;
+
+	if (L->o->snapshot != NULL && cap < SNAP_CHAN_MIN)
+		cap = SNAP_CHAN_MIN;
 	slip_chan *ch = NULL;
 	int rc;
 
@@ -466,6 +552,8 @@ static int subscribe(loop *L, watch_thread *wt, int *watch_rc, bool *stopped)
 	 */
 	if (rc == SLIP_OK && !*stopped && wt->rc != SLIP_ECURSOREXPIRED)
 		rc = flush(L);
+	if (rc == SLIP_OK)
+		rc = commit_deferred(L);
 	free_batch(L);
 	return rc;
 }

@@ -182,6 +182,27 @@ static bool scheme_unusable(const char *tok, size_t len, void *arg)
 	return false;
 }
 
+/* Pipelined writes: open, send and free together, and only with writers. */
+static int check_pipe(const slip_backend *be, bool writable)
+{
+	int n;
+
+	if (be->version < 2) /* the table ends before these members */
+		return SLIP_OK;
+	n = (be->pipe_open != NULL) + (be->pipe_send != NULL) +
+	    (be->pipe_free != NULL);
+	if (n == 0 && be->pipe_poll == NULL)
+		return SLIP_OK;
+	if (n != 3 || !writable)
+		return slip_set_error(
+		        SLIP_EINVAL,
+		        "backend_register \"%s\": pipe_open, "
+		        "pipe_send and pipe_free must all be set "
+		        "(with the writer members) or all be NULL",
+		        be->name);
+	return SLIP_OK;
+}
+
 /* Checks the members a table must provide; writer members all-or-none. */
 static int check_table(const slip_backend *be)
 {
@@ -235,7 +256,7 @@ static int check_table(const slip_backend *be)
 		        "(put, create, update, del, delete_version, "
 		        "purge) must all be set or all be NULL",
 		        be->name);
-	return SLIP_OK;
+	return check_pipe(be, writers == 6);
 }
 
 SLIP_EXTERN int slip_backend_register(const slip_backend *backend)

@@ -324,8 +324,37 @@ int cmd_scan(const cli_opts *o)
 
 /* ------------------------------------------------------------------ load */
 
-/* One "KEY<TAB>VALUE" line: validates, then puts. */
-static int load_line(slip_writer *w, char *line, size_t len, long lineno)
+/*
+ * load sends its puts through a pipeline (slipstream/pipeline.h): many in
+ * flight, results in line order. The first failed put stops reading; the
+ * puts already in flight behind it still complete (and are counted).
+ */
+#define LOAD_WINDOW 1024
+
+typedef struct load_state {
+	cli_progress pr;
+	uint64_t written;
+	long lines[LOAD_WINDOW]; /* line number per submission, by index */
+	int rc;                  /* first failure */
+} load_state;
+
+static void load_result(void *payload, const slip_write_result *r)
+{
+	load_state *st = payload;
+
+	if (r->rc == SLIP_OK) {
+		st->written++;
+		progress_step(&st->pr, 0);
+	} else if (st->rc == SLIP_OK) {
+		st->rc =
+		        cli_fail(r->rc, "load: line %ld: %s",
+		                 st->lines[r->index % LOAD_WINDOW], r->message);
+	}
+}
+
+/* One "KEY<TAB>VALUE" line: validates, then submits the put. */
+static int load_line(slip_pipeline *p, load_state *st, char *line, size_t len,
+                     long lineno)
 {
 	char *tab;
 	if (len > 0 && line[len - 1] == '\n')
@@ -343,59 +372,79 @@ static int load_line(slip_writer *w, char *line, size_t len, long lineno)
 	if (slip_key_validate(line) != SLIP_OK)
 		return cli_fail(SLIP_EINVAL, "load: line %ld: %s", lineno,
 		                slip_last_error());
-	int rc = slip_writer_put(w, line, tab + 1,
-	                         len - (size_t)(tab + 1 - line), NULL);
+	/* The submission's index is the number submitted so far. */
+	st->lines[(st->written + slip_pipeline_in_flight(p)) % LOAD_WINDOW] =
+	        lineno;
+	int rc = slip_pipeline_put(p, line, tab + 1,
+	                           len - (size_t)(tab + 1 - line));
 	if (rc != SLIP_OK)
 		return cli_fail(rc, "load: line %ld: %s", lineno,
 		                slip_last_error());
 	return SLIP_OK;
 }
 
+static void load_report(const cli_opts *o, load_state *st)
+{
+	double secs = (double)(cli_now_ns() - st->pr.start_ns) / 1e9;
+
+	if (o->json)
+		printf("{\"written\":%llu,\"seconds\":%.3f}\n",
+		       (unsigned long long)st->written, secs);
+	else if (!o->quiet)
+		printf("loaded %llu keys in %.2f s (%.0f/s)\n",
+		       (unsigned long long)st->written, secs,
+		       secs > 0 ? (double)st->written / secs : 0.0);
+}
+
 int cmd_load(const cli_opts *o)
 {
 	session s = {0};
 	slip_writer *w;
+	slip_pipeline *p = NULL;
+	slip_pipeline_options po = SLIP_PIPELINE_OPTIONS_INIT;
 	const char *path = o->pos[0];
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	long lineno = 0;
-	uint64_t written = 0;
-	cli_progress pr;
+	load_state *st = calloc(1, sizeof(*st));
 	int rc = SLIP_OK;
 
-	if (!in)
-		return cli_fail(SLIP_ENOTFOUND, "load \"%s\": cannot open file",
-		                path);
+	if (!in || !st) {
+		rc = cli_fail(in ? SLIP_ENOMEM : SLIP_ENOTFOUND,
+		              "load \"%s\": %s", path,
+		              in ? "out of memory" : "cannot open file");
+		goto done;
+	}
 	rc = open_writer(&w, &s, o, "load");
+	po.max_ops = LOAD_WINDOW;
+	po.on_result = load_result;
+	po.payload = st;
+	if (rc == SLIP_OK && (rc = slip_pipeline_new(&p, w, &po)) != SLIP_OK)
+		cli_fail(rc, "load: %s", slip_last_error());
 	if (rc != SLIP_OK)
 		goto done;
-	progress_init(&pr, o, "load");
-	while (rc == SLIP_OK && (n = getline(&line, &cap, in)) >= 0) {
-		int r = load_line(w, line, (size_t)n, ++lineno);
-		if (r < 0) {
+	progress_init(&st->pr, o, "load");
+	while (rc == SLIP_OK && st->rc == SLIP_OK &&
+	       (n = getline(&line, &cap, in)) >= 0) {
+		int r = load_line(p, st, line, (size_t)n, ++lineno);
+		if (r < 0)
 			rc = r;
-		} else if (r == SLIP_OK) {
-			written++;
-			progress_step(&pr, 0);
-		}
 		if (rc == SLIP_OK && cli_interrupted())
 			rc = cli_fail(SLIP_ESHUTDOWN,
 			              "load: interrupted after "
-			              "%llu keys",
-			              (unsigned long long)written);
+			              "%ld lines",
+			              lineno);
 	}
-	progress_done(&pr);
-	double secs = (double)(cli_now_ns() - pr.start_ns) / 1e9;
-	if (o->json)
-		printf("{\"written\":%llu,\"seconds\":%.3f}\n",
-		       (unsigned long long)written, secs);
-	else if (!o->quiet)
-		printf("loaded %llu keys in %.2f s (%.0f/s)\n",
-		       (unsigned long long)written, secs,
-		       secs > 0 ? (double)written / secs : 0.0);
+	(void)slip_pipeline_flush(p, NULL);
+	if (rc == SLIP_OK)
+		rc = st->rc;
+	progress_done(&st->pr);
+	load_report(o, st);
 done:
+	slip_pipeline_free(p);
+	free(st);
 	free(line);
 	if (in && in != stdin)
 		fclose(in);

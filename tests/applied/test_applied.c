@@ -57,6 +57,7 @@ struct consumer {
 	const char *drop_prefix; /* parse drops these keys */
 	int fail_apply;          /* non-zero: apply returns it */
 	bool check_order;        /* read the snapshot file in callbacks */
+	int first_apply_ms;      /* the first apply sleeps this long */
 };
 
 static int c_parse(void *payload, const slip_entry *e, void **item)
@@ -100,6 +101,8 @@ static int c_apply(void *payload, void *const *items, size_t count)
 		if (!cursor_eq(&fc, &c->last_applied))
 			c->order_errors++;
 	}
+	if (c->batches == 0 && c->first_apply_ms > 0)
+		fx_sleep_ms(c->first_apply_ms);
 	c->batches++;
 	c->zero_batches += count == 0;
 	for (size_t i = 0; i < count; i++) {
@@ -806,6 +809,54 @@ static void t_checkpoint_failure(void)
 	c_free(&c);
 }
 
+/* Counts checkpoints (fdatasync calls) of the group-commit case. */
+static int g_syncs;
+static int counting_fdatasync(int fd)
+{
+	__atomic_add_fetch(&g_syncs, 1, __ATOMIC_SEQ_CST);
+	return slip__fileio_system()->fdatasync(fd);
+}
+
+/*
+ * Group commit: batches queued behind a checkpoint share the next one, so
+ * there are far fewer syncs than batches; the order checks still hold
+ * (the file never runs ahead of on_applied, nor on_applied of the file).
+ */
+static void t_group_commit(void)
+{
+	fx *f = &S.f;
+	const char *path = S.path;
+	consumer c;
+	uint64_t rev = 0;
+	slip__fileio io = *slip__fileio_system();
+
+	io.fdatasync = counting_fdatasync;
+	put_numbered(f, "g.", 1000, "v", &rev);
+	slip__fileio_set(&io);
+	REQUIRE_OK(c_init(&c, f, path));
+	c.check_order = true;
+	c.first_apply_ms = 300; /* everything queues behind batch one */
+	c.o.batch_max = 10;
+	REQUIRE_OK(c_start(&c));
+	CHECK(c_wait_seq(&c, rev, 30000));
+	c_stop(&c);
+	slip__fileio_set(NULL);
+	int syncs = __atomic_load_n(&g_syncs, __ATOMIC_SEQ_CST);
+	fprintf(stderr, "  %llu batches, %d syncs\n",
+	        (unsigned long long)c.batches, syncs);
+	CHECK_OK(c.rc);
+	CHECK(c.batches >= 100);
+	CHECK(syncs * 4 < (int)c.batches);
+	CHECK(c.order_errors == 0);
+	CHECK(c.backwards == 0);
+	CHECK(fx_cursor_seq(&c.final) == rev);
+	CHECK(fx_map_diff_server(&c.state, f, "") == 0);
+	slip_cursor sc;
+	check_snapshot_is_server(path, f, "", &sc, NULL);
+	CHECK(cursor_eq(&sc, &c.final));
+	c_free(&c);
+}
+
 /* Shutdown returns within about a batch window, with the final cursor. */
 static void t_shutdown_prompt(void)
 {
@@ -1160,6 +1211,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST_F(t_compaction, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_apply_failure, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_checkpoint_failure, snapshot_setup, snapshot_teardown),
+        SLIP_TEST_F(t_group_commit, snapshot_setup, snapshot_teardown),
         SLIP_TEST_F(t_shutdown_prompt, bucket_setup, bucket_teardown),
         /* Last, so the memory run can leave it out: no server to restart. */
         SLIP_TEST_F(t_resubscribe_restart, bucket_setup, bucket_teardown),

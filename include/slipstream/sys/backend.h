@@ -26,6 +26,7 @@
 
 #include "../chan.h"
 #include "../conn.h"
+#include "../pipeline.h"
 #include "../types.h"
 
 #ifdef __cplusplus
@@ -53,6 +54,25 @@ extern "C" {
 /** store_open out_roles bits. */
 #define SLIP_ROLE_WRITE 0x1u /**< the store is writable */
 #define SLIP_ROLE_WATCH 0x2u /**< the store can stream (watch) */
+
+/** One pipelined write handed to pipe_send (see slip_backend). */
+typedef struct slip_pipe_op {
+	slip_write_kind kind;
+	const char *key;
+	const void *value; /* NULL for deletes */
+	size_t len;
+	slip_version expected; /* UPDATE, DELETE_VERSION */
+} slip_pipe_op;
+
+/**
+ * A pipelined write's outcome, called exactly once per operation
+ * pipe_send accepted, from any thread (possibly inside pipe_send).
+ * @p version is the new revision (NULL when there is none); @p message,
+ * on failure, says why in full ("put \"k\": ...").
+ */
+typedef void (*slip_pipe_done)(void *ctx, uint64_t tag, int rc,
+                               const slip_version *version,
+                               const char *message);
 
 typedef struct slip_backend {
 	/** SLIP_BACKEND_VERSION (set it with SLIP_BACKEND_INIT). */
@@ -188,6 +208,34 @@ typedef struct slip_backend {
 	                  size_t len, int64_t ttl_ms,
 	                  slip_version *out_version);
 	int (*purge_ttl)(void *store, const char *key, int64_t ttl_ms);
+
+	/* ------------ pipelined writes (NULL: the core runs each operation
+	 * with the writer members above as it is submitted; all or none) */
+
+	/**
+	 * Opens a pipe over @p store for at most @p max_ops operations in
+	 * flight; @p done receives every outcome. On SLIP_OK *out is the
+	 * backend's pipe object.
+	 */
+	int (*pipe_open)(void *store, size_t max_ops, slip_pipe_done done,
+	                 void *ctx, void **out);
+	/**
+	 * Sends @p op without waiting for its acknowledgement. SLIP_OK: done
+	 * follows for @p tag (tags count up by one); @p op's key and value
+	 * stay valid until then. An error: nothing was sent, no done. A
+	 * create goes out as "expect no entry" and reports SLIP_EREVISION
+	 * when the key has any history; the core then finishes it with the
+	 * plain create (a tombstone may be overwritten).
+	 */
+	int (*pipe_send)(void *pipe, const slip_pipe_op *op, uint64_t tag);
+	/**
+	 * Called while the core waits for outcomes (every few tens of ms):
+	 * fails, through done, the operations that can no longer be
+	 * acknowledged (connection dropped or closed).
+	 */
+	void (*pipe_poll)(void *pipe);
+	/** Frees the pipe, after done has been called for every operation. */
+	void (*pipe_free)(void *pipe);
 } slip_backend;
 
 /**

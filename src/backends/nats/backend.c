@@ -3,7 +3,7 @@
  * table (slip__backend_nats), registered by the core for the "nats" and
  * "tls" URL schemes. The members live in the other files of this folder,
  * one concern per file: conn.c + url.c (connection), store.c (buckets),
- * read.c, write.c, watch.c.
+ * read.c, write.c, watch.c, pipe.c (pipelined writes).
  */
 #include "nats_backend.h"
 
@@ -37,4 +37,8 @@ const slip_backend slip__backend_nats = {
         .put_ttl = slip__nats_put_ttl,
         .create_ttl = slip__nats_create_ttl,
         .purge_ttl = slip__nats_purge_ttl,
+        .pipe_open = slip__nats_pipe_open,
+        .pipe_send = slip__nats_pipe_send,
+        .pipe_poll = slip__nats_pipe_poll,
+        .pipe_free = slip__nats_pipe_free,
 };

@@ -380,6 +380,47 @@ int slip__nats_create_ttl(void *store, const char *key, const void *value,
                           slip_version *out_version);
 int slip__nats_purge_ttl(void *store, const char *key, int64_t ttl_ms);
 
+typedef enum {
+	SLIP_NATS_COND_NONE = 0,
+	SLIP_NATS_COND_NO_MESSAGE, /* the subject must hold no message */
+	SLIP_NATS_COND_LAST_SEQ    /* its last sequence must be `seq` */
+} slip_nats_cond;
+
+/** One write as write.c and pipe.c send it. */
+typedef struct slip_nats_write {
+	const char *op; /* for messages: "put", "create", ... */
+	const char *key;
+	const void *value;
+	size_t len;
+	slip_op marker; /* SLIP_OP_PUT, or DELETE / PURGE markers */
+	slip_nats_cond cond;
+	uint64_t seq;
+	int64_t ttl_ms; /* > 0: Nats-TTL (per-message TTL, nats-server 2.11+) */
+} slip_nats_write;
+
+/**
+ * Builds the message and publish options of @p w (subject, value, marker
+ * headers, condition); SLIP_ETOOBIG before anything is sent when it
+ * cannot fit the server's max payload. On SLIP_OK the caller owns *out.
+ */
+int slip__nats_write_msg(slip_nats_store *st, const slip_nats_write *w,
+                         natsMsg **out, jsPubOptions *po);
+
+/**
+ * Maps a failed publish of @p w (status, JetStream error code, the
+ * server's or libnats' text) to a SLIP_E* code and message.
+ */
+int slip__nats_write_error(slip_nats_store *st, const slip_nats_write *w,
+                           natsStatus s, jsErrCode jerr, const char *txt);
+
+/* ------------------------------------------------------------ pipe.c */
+
+int slip__nats_pipe_open(void *store, size_t max_ops, slip_pipe_done done,
+                         void *ctx, void **out);
+int slip__nats_pipe_send(void *pipe, const slip_pipe_op *op, uint64_t tag);
+void slip__nats_pipe_poll(void *pipe);
+void slip__nats_pipe_free(void *pipe);
+
 /* ----------------------------------------------------------- watch.c */
 
 int slip__nats_watch(void *store, const slip_watch_options *opts,

@@ -15,28 +15,13 @@
 /* Room kept for the headers of a conditional write or a marker. */
 #define HEADER_RESERVE 128
 
-typedef enum {
-	COND_NONE = 0,
-	COND_NO_MESSAGE, /* the subject must hold no message */
-	COND_LAST_SEQ    /* the subject's last sequence must be `seq` */
-} cond_kind;
-
-typedef struct write_req {
-	const char *op; /* for messages: "put", "create", ... */
-	const char *key;
-	const void *value;
-	size_t len;
-	slip_op marker; /* SLIP_OP_PUT, or DELETE / PURGE markers */
-	cond_kind cond;
-	uint64_t seq;
-	int64_t ttl_ms; /* > 0: Nats-TTL (per-message TTL, nats-server 2.11+) */
-} write_req;
+typedef slip_nats_write write_req;
 
 static int revision_error(const write_req *w, const char *txt)
 {
 	const char *have =
 	        txt != NULL ? strstr(txt, "wrong last sequence: ") : NULL;
-	if (w->cond == COND_NO_MESSAGE)
+	if (w->cond == SLIP_NATS_COND_NO_MESSAGE)
 		return slip_set_error(
 		        SLIP_EREVISION,
 		        "%s \"%s\": revision mismatch: expected no "
@@ -73,22 +58,14 @@ static natsStatus set_headers(natsMsg *m, const write_req *w)
 	return s;
 }
 
-/* One publish; *seq gets the stored sequence. */
-static int publish(slip_nats_store *st, const write_req *w, uint64_t *seq)
+int slip__nats_write_msg(slip_nats_store *st, const slip_nats_write *w,
+                         natsMsg **out, jsPubOptions *po)
 {
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
 	natsMsg *m = NULL;
-	jsPubAck *pa = NULL;
-	jsPubOptions po;
-	jsErrCode jerr = 0;
 	char buf[256], *heap = NULL;
-	int rc = slip__nats_use(st->c, w->op, &nc, &js);
-	if (rc != SLIP_OK)
-		return rc;
 	int64_t maxp = st->c->max_payload;
-	size_t reserve = (w->cond != COND_NONE || w->marker != SLIP_OP_PUT ||
-	                  w->ttl_ms > 0)
+	size_t reserve = (w->cond != SLIP_NATS_COND_NONE ||
+	                  w->marker != SLIP_OP_PUT || w->ttl_ms > 0)
 	                         ? HEADER_RESERVE
 	                         : 0;
 	if (maxp > 0 && w->len + reserve > (uint64_t)maxp)
@@ -109,18 +86,17 @@ static int publish(slip_nats_store *st, const write_req *w, uint64_t *seq)
 		natsMsg_Destroy(m);
 		return slip__nats_fail(st->c, s, 0, w->op, w->key);
 	}
-	jsPubOptions_Init(&po);
-	po.ExpectNoMessage = w->cond == COND_NO_MESSAGE;
-	if (w->cond == COND_LAST_SEQ)
-		po.ExpectLastSubjectSeq = w->seq;
-	s = js_PublishMsg(&pa, js, m, &po, &jerr);
-	natsMsg_Destroy(m);
-	if (s == NATS_OK) {
-		*seq = pa->Sequence;
-		jsPubAck_Destroy(pa);
-		return SLIP_OK;
-	}
-	const char *txt = slip__nats_text(s);
+	jsPubOptions_Init(po);
+	po->ExpectNoMessage = w->cond == SLIP_NATS_COND_NO_MESSAGE;
+	if (w->cond == SLIP_NATS_COND_LAST_SEQ)
+		po->ExpectLastSubjectSeq = w->seq;
+	*out = m;
+	return SLIP_OK;
+}
+
+int slip__nats_write_error(slip_nats_store *st, const slip_nats_write *w,
+                           natsStatus s, jsErrCode jerr, const char *txt)
+{
 	if (jerr == SLIP_NATS_ERR_WRONG_LAST_SEQ ||
 	    jerr == SLIP_NATS_ERR_WRONG_LAST_SEQ_CONST)
 		return revision_error(w, txt);
@@ -133,6 +109,31 @@ static int publish(slip_nats_store *st, const write_req *w, uint64_t *seq)
 		        "%s \"%s\": bucket \"%s\" no longer exists", w->op,
 		        w->key, st->name);
 	return slip__nats_fail(st->c, s, jerr, w->op, w->key);
+}
+
+/* One publish; *seq gets the stored sequence. */
+static int publish(slip_nats_store *st, const write_req *w, uint64_t *seq)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	natsMsg *m = NULL;
+	jsPubAck *pa = NULL;
+	jsPubOptions po;
+	jsErrCode jerr = 0;
+	int rc = slip__nats_use(st->c, w->op, &nc, &js);
+
+	if (rc == SLIP_OK)
+		rc = slip__nats_write_msg(st, w, &m, &po);
+	if (rc != SLIP_OK)
+		return rc;
+	natsStatus s = js_PublishMsg(&pa, js, m, &po, &jerr);
+	natsMsg_Destroy(m);
+	if (s == NATS_OK) {
+		*seq = pa->Sequence;
+		jsPubAck_Destroy(pa);
+		return SLIP_OK;
+	}
+	return slip__nats_write_error(st, w, s, jerr, slip__nats_text(s));
 }
 
 static void set_version(slip_version *out, uint64_t seq)
@@ -168,8 +169,9 @@ static int ttl_allowed(const slip_nats_store *st, const write_req *w)
 static int do_put(void *store, const char *key, const void *value, size_t len,
                   int64_t ttl_ms, slip_version *out_version)
 {
-	write_req w = {"put",       key,       value, len,
-	               SLIP_OP_PUT, COND_NONE, 0,     ttl_ms};
+	write_req w = {"put", key,         value,
+	               len,   SLIP_OP_PUT, SLIP_NATS_COND_NONE,
+	               0,     ttl_ms};
 	uint64_t seq = 0;
 	int rc = ttl_allowed(store, &w);
 	if (rc != SLIP_OK)
@@ -195,8 +197,9 @@ int slip__nats_put_ttl(void *store, const char *key, const void *value,
 static int do_create(void *store, const char *key, const void *value,
                      size_t len, int64_t ttl_ms, slip_version *out_version)
 {
-	write_req w = {"create",        key, value, len, SLIP_OP_PUT,
-	               COND_NO_MESSAGE, 0,   ttl_ms};
+	write_req w = {"create", key,         value,
+	               len,      SLIP_OP_PUT, SLIP_NATS_COND_NO_MESSAGE,
+	               0,        ttl_ms};
 	uint64_t seq = 0;
 	slip_entry *e = NULL;
 	int rc = ttl_allowed(store, &w);
@@ -211,7 +214,7 @@ static int do_create(void *store, const char *key, const void *value,
 	if (rc != SLIP_OK)
 		goto done;
 	if (e != NULL && e->op != SLIP_OP_PUT) {
-		w.cond = COND_LAST_SEQ;
+		w.cond = SLIP_NATS_COND_LAST_SEQ;
 		slip_version_to_u64(&e->version, &w.seq);
 		rc = publish(store, &w, &seq);
 		if (rc != SLIP_EREVISION)
@@ -246,15 +249,16 @@ int slip__nats_update(void *store, const char *key, const void *value,
                       size_t len, const slip_version *expected,
                       slip_version *out_version)
 {
-	write_req w = {"update",    key,           value, len,
-	               SLIP_OP_PUT, COND_LAST_SEQ, 0,     0};
+	write_req w = {
+	        "update", key, value, len, SLIP_OP_PUT, SLIP_NATS_COND_LAST_SEQ,
+	        0,        0};
 	uint64_t seq = 0;
 	if (slip_version_to_u64(expected, &w.seq) != SLIP_OK)
 		return slip_set_error(SLIP_EINVAL,
 		                      "update \"%s\": not a NATS version token",
 		                      key);
 	if (w.seq == 0)
-		w.cond = COND_NO_MESSAGE;
+		w.cond = SLIP_NATS_COND_NO_MESSAGE;
 	int rc = publish(store, &w, &seq);
 	if (rc == SLIP_OK)
 		set_version(out_version, seq);
@@ -263,7 +267,9 @@ int slip__nats_update(void *store, const char *key, const void *value,
 
 int slip__nats_del(void *store, const char *key)
 {
-	write_req w = {"delete", key, NULL, 0, SLIP_OP_DELETE, COND_NONE, 0, 0};
+	write_req w = {
+	        "delete", key, NULL, 0, SLIP_OP_DELETE, SLIP_NATS_COND_NONE,
+	        0,        0};
 	uint64_t seq = 0;
 	return publish(store, &w, &seq);
 }
@@ -271,15 +277,16 @@ int slip__nats_del(void *store, const char *key)
 int slip__nats_delete_version(void *store, const char *key,
                               const slip_version *expected)
 {
-	write_req w = {"delete",       key,           NULL, 0,
-	               SLIP_OP_DELETE, COND_LAST_SEQ, 0,    0};
+	write_req w = {
+	        "delete", key, NULL, 0, SLIP_OP_DELETE, SLIP_NATS_COND_LAST_SEQ,
+	        0,        0};
 	uint64_t seq = 0;
 	if (slip_version_to_u64(expected, &w.seq) != SLIP_OK)
 		return slip_set_error(SLIP_EINVAL,
 		                      "delete \"%s\": not a NATS version token",
 		                      key);
 	if (w.seq == 0)
-		w.cond = COND_NO_MESSAGE;
+		w.cond = SLIP_NATS_COND_NO_MESSAGE;
 	return publish(store, &w, &seq);
 }
 
@@ -290,8 +297,9 @@ int slip__nats_purge(void *store, const char *key)
 
 int slip__nats_purge_ttl(void *store, const char *key, int64_t ttl_ms)
 {
-	write_req w = {"purge",       key,       NULL, 0,
-	               SLIP_OP_PURGE, COND_NONE, 0,    ttl_ms};
+	write_req w = {"purge", key,           NULL,
+	               0,       SLIP_OP_PURGE, SLIP_NATS_COND_NONE,
+	               0,       ttl_ms};
 	uint64_t seq = 0;
 	int rc = ttl_allowed(store, &w);
 	return rc != SLIP_OK ? rc : publish(store, &w, &seq);
