@@ -32,6 +32,8 @@
 #define CLI_EXIT_OTHER    10
 
 #define CLI_MAX_POS 8
+/* --prefix may be given this many times (slip_watch_options allows more). */
+#define CLI_MAX_PREFIXES 64
 
 /** Every flag of every command; NULL / 0 when not given. */
 typedef struct cli_opts {
@@ -52,7 +54,9 @@ typedef struct cli_opts {
 	const char *version; /* --version V (CAS) */
 	const char *from;    /* --from CURSOR */
 	const char *snapshot;
-	const char *prefix;
+	const char *prefix;                     /* the first --prefix */
+	const char *prefixes[CLI_MAX_PREFIXES]; /* every --prefix, in order */
+	int nprefixes;
 	const char *count;
 	bool until_caught_up;
 	bool compact;
@@ -115,6 +119,14 @@ int cli_open_store(slip_conn **conn, slip_store **store, const cli_opts *o,
 int cli_parse_duration_ms(int64_t *out, const char *text, const char *flag);
 /** Parses a byte size: "-1", "unlimited", "1048576", "64K", "10M", "1G". */
 int cli_parse_size(int64_t *out, const char *text, const char *flag);
+/**
+ * The prefixes a command covers: its PREFIX positional (when it takes one
+ * and it was given) followed by every --prefix, each validated (@p op
+ * names the command in messages). *n is 0 for every key.
+ */
+int cli_prefixes(const cli_opts *o, bool positional, const char *op,
+                 const char **list, size_t *n);
+
 /** Parses a non-negative decimal integer. */
 int cli_parse_u64(uint64_t *out, const char *text, const char *flag);
 /** Parses --version: a revision number, or "hex:" + hex bytes. */

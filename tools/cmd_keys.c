@@ -30,13 +30,6 @@ static int check_key(const char *op, const char *key)
 	return SLIP_OK;
 }
 
-static int check_prefix(const char *op, const char *prefix)
-{
-	if (prefix && slip_prefix_validate(prefix) != SLIP_OK)
-		return cli_lib_fail(SLIP_EINVAL, op, prefix);
-	return SLIP_OK;
-}
-
 /* Reads all of stdin into a heap buffer (the value of put without VALUE). */
 static int read_stdin(uint8_t **out, size_t *out_len)
 {
@@ -293,17 +286,25 @@ static int on_scanned(void *payload, slip_entry *e)
 static int scan_cmd(const cli_opts *o, bool keys_only)
 {
 	const char *op = keys_only ? "keys" : "scan";
-	const char *prefix = o->npos > 0 ? o->pos[0] : "";
+	const char *list[CLI_MAX_PREFIXES + 1];
+	size_t n = 0;
 	session s = {0};
 	scan_state st = {o, {0}, keys_only, false};
-	int rc = check_prefix(op, prefix);
+	int rc = cli_prefixes(o, true, op, list, &n);
+	const char *prefix = n > 0 ? list[0] : "";
 	if (rc == SLIP_OK)
 		rc = cli_open_store(&s.conn, &s.store, o, NULL);
 	if (rc != SLIP_OK)
 		goto done;
 	progress_init(&st.progress, o, op);
-	rc = slip_reader_scan_each(slip_store_reader(s.store), prefix,
-	                           keys_only, on_scanned, &st);
+	/* Several prefixes: one pass over their union. */
+	if (n > 1)
+		rc = slip_reader_scan_each_prefixes(slip_store_reader(s.store),
+		                                    list, n, keys_only,
+		                                    on_scanned, &st);
+	else
+		rc = slip_reader_scan_each(slip_store_reader(s.store), prefix,
+		                           keys_only, on_scanned, &st);
 	progress_done(&st.progress);
 	if (rc != SLIP_OK && !st.stopped)
 		cli_lib_fail(rc, op, prefix);

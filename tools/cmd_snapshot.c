@@ -101,14 +101,21 @@ static int check_entries(const char *path, const slip_snapshot *s)
 	return SLIP_OK;
 }
 
+/* True when @p key is under one of the --prefix values (or none given). */
+static bool wanted(const cli_opts *o, const char *key)
+{
+	for (int i = 0; i < o->nprefixes; i++)
+		if (strncmp(key, o->prefixes[i], strlen(o->prefixes[i])) == 0)
+			return true;
+	return o->nprefixes == 0;
+}
+
 static int dump(const cli_opts *o, const slip_snapshot *s)
 {
-	const char *prefix = o->prefix ? o->prefix : "";
-	size_t plen = strlen(prefix);
 	char cur[SLIP_CURSOR_STRLEN];
 	for (size_t i = 0; i < s->count; i++) {
 		const slip_entry *e = s->entries[i];
-		if (strncmp(e->key, prefix, plen) != 0)
+		if (!wanted(o, e->key))
 			continue;
 		if (o->json)
 			json_record(stdout, e, false);

@@ -21,6 +21,8 @@
 typedef struct watch_job {
 	slip_watcher *watcher;
 	slip_watch_options wo;
+	const char *prefixes[CLI_MAX_PREFIXES + 1]; /* borrowed from argv */
+	size_t nprefixes;
 	slip_chan *ch;
 	int rc;
 	char err[512];
@@ -110,10 +112,16 @@ int cmd_watch(const cli_opts *o)
 
 	memset(&job, 0, sizeof(job));
 	job.wo = (slip_watch_options)SLIP_WATCH_OPTIONS_INIT;
-	job.wo.prefix = o->npos > 0 ? o->pos[0] : NULL;
 	job.wo.flags = SLIP_WATCH_MARKERS;
-	if (job.wo.prefix && slip_prefix_validate(job.wo.prefix) != SLIP_OK)
-		return cli_lib_fail(SLIP_EINVAL, "watch", job.wo.prefix);
+	rc = cli_prefixes(o, true, "watch", job.prefixes, &job.nprefixes);
+	if (rc != SLIP_OK)
+		return rc;
+	/* Several prefixes: one stream and one cursor for their union. */
+	if (job.nprefixes == 1)
+		job.wo.prefix = job.prefixes[0];
+	else if (job.nprefixes > 1)
+		job.wo.prefixes = job.prefixes;
+	job.wo.prefix_count = job.nprefixes > 1 ? job.nprefixes : 0;
 	if (o->from && slip_cursor_from_string(&from, o->from) != SLIP_OK)
 		return cli_lib_fail(SLIP_EINVAL, "watch --from", o->from);
 	if (o->count && (rc = cli_parse_u64(&max, o->count, "--count")) != 0)
@@ -167,6 +175,8 @@ typedef struct mirror {
 	bool caught_up; /* once: progress is for the initial phase only */
 	/* The bucket's last revision when the mirror started (0: unknown). */
 	uint64_t target_seq;
+	const char *prefixes[CLI_MAX_PREFIXES]; /* borrowed from argv */
+	size_t nprefixes;
 } mirror;
 
 static uint64_t total(const counts *c)
@@ -347,7 +357,11 @@ static int mirror_run(mirror *m, slip_store *st, slip_cursor *final)
 	if (!ao.watcher)
 		return cli_fail(SLIP_EUNSUPPORTED, "mirror: this backend "
 		                                   "cannot stream updates");
-	ao.prefix = m->o->prefix;
+	if (m->nprefixes == 1)
+		ao.prefix = m->prefixes[0];
+	else if (m->nprefixes > 1)
+		ao.prefixes = m->prefixes;
+	ao.prefix_count = m->nprefixes > 1 ? m->nprefixes : 0;
 	ao.snapshot = m->snap;
 	ao.apply = mirror_apply;
 	ao.on_applied = mirror_applied;
@@ -380,8 +394,10 @@ int cmd_mirror(const cli_opts *o)
 	if (!o->snapshot)
 		return cli_fail(SLIP_EINVAL, "mirror: --snapshot FILE is "
 		                             "required");
-	if (o->prefix && slip_prefix_validate(o->prefix) != SLIP_OK)
-		return cli_lib_fail(SLIP_EINVAL, "mirror --prefix", o->prefix);
+	rc = cli_prefixes(o, false, "mirror --prefix", m.prefixes,
+	                  &m.nprefixes);
+	if (rc != SLIP_OK)
+		return rc;
 	rc = slip_snapshot_writer_open(&m.snap, o->snapshot, 64u << 20);
 	if (rc != SLIP_OK)
 		return cli_lib_fail(rc, "snapshot", o->snapshot);

@@ -166,6 +166,20 @@ int cli_open_store(slip_conn **conn, slip_store **store, const cli_opts *o,
 
 /* ---------------------------------------------------------------- parsing */
 
+int cli_prefixes(const cli_opts *o, bool positional, const char *op,
+                 const char **list, size_t *n)
+{
+	*n = 0;
+	if (positional && o->npos > 0)
+		list[(*n)++] = o->pos[0];
+	for (int i = 0; i < o->nprefixes; i++)
+		list[(*n)++] = o->prefixes[i];
+	for (size_t i = 0; i < *n; i++)
+		if (slip_prefix_validate(list[i]) != SLIP_OK)
+			return cli_lib_fail(SLIP_EINVAL, op, list[i]);
+	return SLIP_OK;
+}
+
 int cli_parse_u64(uint64_t *out, const char *text, const char *flag)
 {
 	char *end = NULL;

@@ -34,7 +34,7 @@ enum {
 	G_TTL = 1u << 15       /* --ttl */
 };
 
-enum opt_kind { K_STR, K_BOOL, K_PROGRESS_ON, K_PROGRESS_OFF };
+enum opt_kind { K_STR, K_BOOL, K_PROGRESS_ON, K_PROGRESS_OFF, K_PREFIX };
 
 typedef struct opt_def {
 	const char *name;
@@ -64,7 +64,7 @@ static const opt_def opt_table[] = {
         OPT_STR("version", 0, G_VERSION, version),
         OPT_STR("from", 0, G_FROM, from),
         OPT_STR("snapshot", 0, G_SNAP, snapshot),
-        OPT_STR("prefix", 0, G_PREFIX, prefix),
+        {"prefix", 0, K_PREFIX, G_PREFIX, 0}, /* repeatable */
         OPT_BOOL("until-caught-up", 0, G_UNTIL, until_caught_up),
         OPT_STR("history", 0, G_CONFIG, history),
         OPT_STR("max-bytes", 0, G_CONFIG, max_bytes),
@@ -119,28 +119,37 @@ static const cmd_def cmd_table[] = {
          "--version only if the latest revision is V (exit 3 otherwise).\n"},
         {"purge", NULL, G_KEY, 1, 1, "purge KEY",
          "Removes every revision of KEY; watchers see a purge.\n"},
-        {"keys", NULL, G_KEY | G_PROGRESS, 0, 1, "keys [PREFIX]",
+        {"keys", NULL, G_KEY | G_PROGRESS | G_PREFIX, 0, 1,
+         "keys [PREFIX] [--prefix P]...",
          "Lists live keys starting with PREFIX (a string prefix), one per\n"
-         "line, in one pass over the bucket.\n"},
-        {"scan", NULL, G_KEY | G_PROGRESS, 0, 1, "scan [PREFIX]",
+         "line, in one pass over the bucket. --prefix (repeatable) adds\n"
+         "prefixes: keys under any of them are listed, each once.\n"},
+        {"scan", NULL, G_KEY | G_PROGRESS | G_PREFIX, 0, 1,
+         "scan [PREFIX] [--prefix P]...",
          "Prints every live entry under PREFIX: KEY<TAB>VALUE (unprintable\n"
-         "bytes escaped) or, with --json, one record per line.\n"},
+         "bytes escaped) or, with --json, one record per line. --prefix\n"
+         "(repeatable) adds prefixes, as for keys.\n"},
         {"load", NULL, G_KEY | G_PROGRESS | G_QUIET, 1, 1, "load FILE",
          "Bulk write: reads lines KEY<TAB>VALUE from FILE (- for stdin) and\n"
          "puts each; prints how many were written and how fast.\n"},
-        {"watch", NULL, G_KEY | G_FROM | G_UNTIL | G_COUNT, 0, 1,
-         "watch [PREFIX] [--from CURSOR] [--until-caught-up] [--count N]",
+        {"watch", NULL, G_KEY | G_FROM | G_UNTIL | G_COUNT | G_PREFIX, 0, 1,
+         "watch [PREFIX] [--prefix P]... [--from CURSOR] [--until-caught-up]"
+         " [--count N]",
          "Prints the current state then every update as it happens, until\n"
-         "interrupted. --from resumes after a cursor printed by --json\n"
+         "interrupted. --prefix (repeatable) adds prefixes: one stream and\n"
+         "one cursor for their union, each update once. --from resumes after a "
+         "cursor printed by --json\n"
          "(exit 6 when it expired). --until-caught-up stops once the\n"
          "current state or the delta has been printed; --count N after N\n"
          "updates.\n"},
         {"mirror", NULL,
          G_CONN | G_JSON | G_HELP | G_SNAP | G_PREFIX | G_UNTIL | G_QUIET |
                  G_PROGRESS | G_COMPACT,
-         1, 1, "mirror BUCKET --snapshot FILE [--prefix P] [--until-caught-up]",
+         1, 1,
+         "mirror BUCKET --snapshot FILE [--prefix P]... [--until-caught-up]",
          "Keeps FILE (a snapshot) equal to BUCKET with watch_applied:\n"
          "resumes from the snapshot's cursor, prints each applied batch\n"
+         "(only keys under the --prefix values, repeatable, when given)\n"
          "and the cursor (--quiet: only the summary). A cursor that expired\n"
          "(bucket recreated, history gone) triggers a full resync. With\n"
          "--until-caught-up it exits 0 once the initial replay or the delta\n"
@@ -148,7 +157,7 @@ static const cmd_def cmd_table[] = {
         {"snapshot", "info", G_JSON | G_HELP, 1, 1, "snapshot info FILE",
          "Counts, sizes and cursor of a snapshot file (no server needed).\n"},
         {"snapshot", "dump", G_JSON | G_HELP | G_PREFIX, 1, 1,
-         "snapshot dump FILE [--prefix P]",
+         "snapshot dump FILE [--prefix P]...",
          "Prints the committed live entries (sorted by key), then the "
          "cursor.\n"},
         {"snapshot", "verify", G_JSON | G_HELP, 1, 1, "snapshot verify FILE",
@@ -279,6 +288,14 @@ static int set_opt(cli_opts *o, const opt_def *d, const char *value,
 	case K_PROGRESS_OFF:
 		o->progress = -1;
 		return SLIP_OK;
+	case K_PREFIX:
+		if (o->nprefixes == CLI_MAX_PREFIXES)
+			return cli_fail(SLIP_EINVAL, "%s: at most %d prefixes",
+			                spelled, CLI_MAX_PREFIXES);
+		if (o->nprefixes == 0)
+			o->prefix = value;
+		o->prefixes[o->nprefixes++] = value;
+		return SLIP_OK;
 	}
 	return SLIP_OK;
 }
@@ -323,7 +340,7 @@ static int parse_args(cli_opts *o, unsigned *seen, const char **words,
 			                "unknown option %s (see slipstream "
 			                "--help)",
 			                a);
-		if (d->kind == K_STR && !value) {
+		if ((d->kind == K_STR || d->kind == K_PREFIX) && !value) {
 			if (i + 1 >= argc)
 				return cli_fail(SLIP_EINVAL,
 				                "option %s needs a value", a);

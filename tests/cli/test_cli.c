@@ -744,6 +744,80 @@ static void write_bytes(const char *path, const void *p, size_t n)
 	}
 }
 
+/* Collects the "key" of every JSON line (lines without one are skipped)
+ * into @p keys, comma-separated and sorted by appearance. */
+static void keys_of(const run_result *r, char *keys, size_t cap)
+{
+	jobj o[32];
+	size_t n = 0;
+	keys[0] = '\0';
+	if (lines(r, o, 32, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (json_get(&o[i], "key") != NULL)
+			snprintf(keys + strlen(keys), cap - strlen(keys),
+			         "%s%s", keys[0] ? "," : "",
+			         json_str(&o[i], "key"));
+	}
+	free_lines(o, n);
+}
+
+/* --prefix repeats on keys, scan, watch and mirror: the union, each key
+ * once, with a positional PREFIX where the command takes one. */
+static void t_prefixes(void)
+{
+	const char *snap = tmp_path("mp.snap");
+	char keys[512];
+	run_result r;
+	make_bucket("mp");
+
+	CLI(&r, "node.us-1\t1\nnode.eu-1\t2\nsvc.x\t3\ncfg.a\t4\nother\t5\n",
+	    "load", "-", "--url", url(), "-b", "mp");
+	CHECK_EXIT(r, 0);
+	run_free(&r);
+
+	CLI(&r, NULL, "keys", "node.us-", "--prefix", "cfg.", "--prefix",
+	    "node.", "--json", "--url", url(), "-b", "mp");
+	CHECK_EXIT(r, 0);
+	keys_of(&r, keys, sizeof(keys));
+	CHECK(strcmp(keys, "node.us-1,node.eu-1,cfg.a") == 0);
+	run_free(&r);
+
+	CLI(&r, NULL, "scan", "--prefix", "svc.", "--prefix", "cfg.", "--url",
+	    url(), "-b", "mp");
+	CHECK_EXIT(r, 0);
+	CHECK(strcmp(r.out, "svc.x\t3\ncfg.a\t4\n") == 0);
+	run_free(&r);
+
+	CLI(&r, NULL, "watch", "--prefix", "svc.", "--prefix", "node.us-",
+	    "--until-caught-up", "--json", "--url", url(), "-b", "mp");
+	CHECK_EXIT(r, 0);
+	keys_of(&r, keys, sizeof(keys));
+	CHECK(strcmp(keys, "node.us-1,svc.x") == 0);
+	run_free(&r);
+
+	CLI(&r, NULL, "mirror", "mp", "--snapshot", snap, "--prefix", "cfg.",
+	    "--prefix", "svc.", "--until-caught-up", "--quiet", "--url", url());
+	CHECK_EXIT(r, 0);
+	run_free(&r);
+	CLI(&r, NULL, "snapshot", "dump", snap, "--json");
+	CHECK_EXIT(r, 0);
+	keys_of(&r, keys, sizeof(keys));
+	CHECK(strcmp(keys, "cfg.a,svc.x") == 0);
+	run_free(&r);
+	CLI(&r, NULL, "snapshot", "dump", snap, "--prefix", "svc.", "--prefix",
+	    "zz", "--json");
+	keys_of(&r, keys, sizeof(keys));
+	CHECK(strcmp(keys, "svc.x") == 0);
+	run_free(&r);
+
+	CLI(&r, NULL, "watch", "--prefix", "ok.", "--prefix", "bad..p",
+	    "--until-caught-up", "--url", url(), "-b", "mp");
+	CHECK_EXIT(r, 2);
+	CHECK(strstr(r.err, "bad..p") != NULL);
+	run_free(&r);
+}
+
 static void t_snapshot_files(void)
 {
 	const char *snap = tmp_path("s.snap");
@@ -940,6 +1014,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_load_keys_scan_purge),
         SLIP_TEST(t_watch),
         SLIP_TEST(t_mirror),
+        SLIP_TEST(t_prefixes),
         SLIP_TEST(t_snapshot_files),
         SLIP_TEST(t_connection_errors),
         SLIP_TEST(t_server),
