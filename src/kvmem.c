@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/grow.h"
+#include "util/hugepage.h"
 
 /* Dead bytes tolerated before compaction is considered at all. */
 #define COMPACT_MIN_DEAD (64u * 1024u)
@@ -79,9 +80,13 @@ void slip__kvmem_free(slip__kvmem *t)
 
 int slip__kvmem_reserve(slip__kvmem *t, size_t keys, size_t bytes)
 {
+	size_t cap = t->cap;
+
 	if (bytes > SIZE_MAX - t->used ||
 	    slip__grow(&t->arena, &t->cap, t->used + bytes, 1) != SLIP_OK)
 		return SLIP_ENOMEM;
+	if (t->cap != cap)
+		slip__hint_huge(t->arena + t->used, t->cap - t->used);
 	return slip__map_reserve(&t->map, keys);
 }
 

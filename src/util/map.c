@@ -5,6 +5,8 @@
  */
 #include "map.h"
 
+#include "hugepage.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +80,7 @@ static int resize(slip__map *m, size_t cap)
 
 	if (slots == NULL)
 		return SLIP_ENOMEM;
+	slip__hint_huge(slots, cap * sizeof(*slots));
 	for (size_t i = 0; i < m->cap; i++) {
 		uint64_t s = m->slots[i];
 		size_t j;
