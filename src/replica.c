@@ -3,7 +3,7 @@
  * background slip_watch_applied() loop, read at memory speed from any
  * thread (include/slipstream/replica.h, docs/replica.md).
  *
- * Divisions: the map (a compact table, src/kvmem.h: keys and values in
+ * Divisions: the map (a compact table, src/kvarena.h: keys and values in
  * one arena, one index slot a key); the loop's callbacks (apply under the write
  * lock, the cursor and caught-up state under a mutex + condition variable);
  * open / close; the read calls; the waits.
@@ -20,7 +20,7 @@
 #include <slipstream/replica.h>
 
 #include "internal.h"
-#include "kvmem.h"
+#include "kvarena.h"
 
 /* slip_watch_applied() refuses a larger batch_max (src/applied.c). */
 #define BATCH_MAX_LIMIT ((size_t)1 << 20)
@@ -30,7 +30,7 @@
 struct slip_replica {
 	/* The map; readers take the read lock, the loop the write lock. */
 	pthread_rwlock_t lock;
-	slip__kvmem m;
+	slip__kvarena m;
 
 	/* Loop thread only. */
 	bool sweep_pending; /* remove unmarked keys at the next commit */
@@ -64,8 +64,8 @@ static bool in_scope(const slip_replica *r, const char *key)
 /* Stores a PUT's key, value, version and write time in the map. */
 static int map_put(slip_replica *r, const slip_entry *e)
 {
-	return slip__kvmem_put(&r->m, e->key, strlen(e->key), e->value,
-	                       e->value_len, &e->version, e->created_ns);
+	return slip__kvarena_put(&r->m, e->key, strlen(e->key), e->value,
+	                         e->value_len, &e->version, e->created_ns);
 }
 
 /* A caller's copy of a map view: no watch cursor or progress in it. */
@@ -95,18 +95,18 @@ static int cb_apply(void *payload, void *const *items, size_t count)
 		const slip_entry *e = items[i];
 		if (e->op == SLIP_OP_PUT) {
 			puts++;
-			bytes += slip__kvmem_rec_size(
+			bytes += slip__kvarena_rec_size(
 			        strlen(e->key), e->value_len, e->version.len);
 		}
 	}
 	pthread_rwlock_wrlock(&r->lock);
-	rc = slip__kvmem_reserve(&r->m, puts, bytes);
+	rc = slip__kvarena_reserve(&r->m, puts, bytes);
 	for (size_t i = 0; i < count && rc == SLIP_OK; i++) {
 		const slip_entry *e = items[i];
 		if (e->op == SLIP_OP_PUT)
 			rc = map_put(r, e);
 		else
-			(void)slip__kvmem_del(&r->m, e->key, strlen(e->key));
+			(void)slip__kvarena_del(&r->m, e->key, strlen(e->key));
 	}
 	pthread_rwlock_unlock(&r->lock);
 	return rc;
@@ -119,7 +119,7 @@ static int cb_apply(void *payload, void *const *items, size_t count)
 static void sweep_stale(slip_replica *r)
 {
 	pthread_rwlock_wrlock(&r->lock);
-	(void)slip__kvmem_sweep_unmarked(&r->m);
+	(void)slip__kvarena_sweep_unmarked(&r->m);
 	pthread_rwlock_unlock(&r->lock);
 	r->sweep_pending = false;
 }
@@ -163,7 +163,7 @@ static int cb_on_resync(void *payload)
 	slip_replica *r = payload;
 
 	pthread_rwlock_wrlock(&r->lock);
-	slip__kvmem_clear_marks(&r->m);
+	slip__kvarena_clear_marks(&r->m);
 	pthread_rwlock_unlock(&r->lock);
 	r->sweep_pending = true;
 	pthread_mutex_lock(&r->mu);
@@ -338,7 +338,7 @@ SLIP_EXTERN int slip_replica_open(slip_replica **out,
 	if (r == NULL)
 		return slip_set_error(SLIP_ENOMEM,
 		                      "replica_open: out of memory");
-	slip__kvmem_init(&r->m);
+	slip__kvarena_init(&r->m);
 	rc = init_sync(r);
 	if (rc != SLIP_OK) {
 		free(r);
@@ -409,7 +409,7 @@ SLIP_EXTERN void slip_replica_free(slip_replica *r)
 	if (r == NULL)
 		return;
 	slip_replica_close(r);
-	slip__kvmem_free(&r->m);
+	slip__kvarena_free(&r->m);
 	slip_shutdown_free(r->sd);
 	slip__prefix_set_free(&r->scope);
 	pthread_rwlock_destroy(&r->lock);
@@ -440,7 +440,7 @@ SLIP_EXTERN int slip_replica_get(slip_replica *r, const char *key,
 		return slip_set_error(SLIP_EINVAL,
 		                      "replica_get: NULL argument");
 	pthread_rwlock_rdlock(&r->lock);
-	if (slip__kvmem_get(&r->m, key, strlen(key), &view))
+	if (slip__kvarena_get(&r->m, key, strlen(key), &view))
 		rc = copy_view(out, &view);
 	pthread_rwlock_unlock(&r->lock);
 	if (rc != SLIP_OK)
@@ -491,10 +491,10 @@ static int collect(slip_replica *r, const char *prefix, bool keys, void ***out,
 	int rc = SLIP_OK;
 
 	pthread_rwlock_rdlock(&r->lock);
-	arr = calloc(slip__kvmem_count(&r->m) + 1, sizeof(*arr));
+	arr = calloc(slip__kvarena_count(&r->m) + 1, sizeof(*arr));
 	if (arr == NULL)
 		rc = SLIP_ENOMEM;
-	while (rc == SLIP_OK && slip__kvmem_next(&r->m, &pos, &view)) {
+	while (rc == SLIP_OK && slip__kvarena_next(&r->m, &pos, &view)) {
 		if (strncmp(view.key, prefix ? prefix : "", plen) != 0)
 			continue;
 		arr[cnt] = copy_item(&view, keys);
@@ -570,7 +570,7 @@ SLIP_EXTERN size_t slip_replica_count(slip_replica *r)
 	if (r == NULL)
 		return 0;
 	pthread_rwlock_rdlock(&r->lock);
-	n = slip__kvmem_count(&r->m);
+	n = slip__kvarena_count(&r->m);
 	pthread_rwlock_unlock(&r->lock);
 	return n;
 }

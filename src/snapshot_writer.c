@@ -9,7 +9,7 @@
  *   compact     live state + cursor to "<path>.tmp", fsync, rename over
  *               the file, fsync the directory
  *   accessors   the committed live state, kept in memory in a compact
- *               table (src/kvmem.h) for compact and for readers
+ *               table (src/kvarena.h) for compact and for readers
  *
  * The file is held under an exclusive flock() for the writer's lifetime:
  * a second writer on the same path fails at open instead of interleaving
@@ -27,7 +27,7 @@
 
 #include "fileio.h"
 #include "internal.h"
-#include "kvmem.h"
+#include "kvarena.h"
 #include "snapshot_record.h"
 #include "util/grow.h"
 
@@ -43,7 +43,7 @@ struct slip_snapshot_writer {
 	uint64_t threshold;
 	slip_cursor cursor;
 	/* Committed live state; view is what writer_get() lends out. */
-	slip__kvmem live;
+	slip__kvarena live;
 	slip_entry view;
 	/* Uncommitted updates: encoded bytes and the entries they came from. */
 	uint8_t *buf;
@@ -73,10 +73,10 @@ static int reserve_live(slip_snapshot_writer *w)
 		const slip_entry *e = w->pending[i];
 
 		if (e->op == SLIP_OP_PUT)
-			bytes += slip__kvmem_rec_size(
+			bytes += slip__kvarena_rec_size(
 			        strlen(e->key), e->value_len, e->version.len);
 	}
-	return slip__kvmem_reserve(&w->live, w->npending, bytes);
+	return slip__kvarena_reserve(&w->live, w->npending, bytes);
 }
 
 /* Folds @p e (PUT or DELETE) into live state; cannot fail after
@@ -86,10 +86,11 @@ static void apply(slip_snapshot_writer *w, const slip_entry *e)
 	size_t klen = strlen(e->key);
 
 	if (e->op == SLIP_OP_PUT)
-		(void)slip__kvmem_put(&w->live, e->key, klen, e->value,
-		                      e->value_len, &e->version, e->created_ns);
+		(void)slip__kvarena_put(&w->live, e->key, klen, e->value,
+		                        e->value_len, &e->version,
+		                        e->created_ns);
 	else
-		(void)slip__kvmem_del(&w->live, e->key, klen);
+		(void)slip__kvarena_del(&w->live, e->key, klen);
 }
 
 /* Fills live state from a replay of the file. */
@@ -101,18 +102,18 @@ static int load_state(slip_snapshot_writer *w, const slip__replay *r)
 		const slip__replay_item *it = &r->items[i];
 
 		if (it->live)
-			bytes += slip__kvmem_rec_size(
+			bytes += slip__kvarena_rec_size(
 			        it->key_len, it->value_len, it->version.len);
 	}
-	if (slip__kvmem_reserve(&w->live, r->live, bytes) != SLIP_OK)
+	if (slip__kvarena_reserve(&w->live, r->live, bytes) != SLIP_OK)
 		return SLIP_ENOMEM;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const slip__replay_item *it = &r->items[i];
 
 		if (it->live)
-			(void)slip__kvmem_put(&w->live, (const char *)it->key,
-			                      it->key_len, it->value,
-			                      it->value_len, &it->version, 0);
+			(void)slip__kvarena_put(&w->live, (const char *)it->key,
+			                        it->key_len, it->value,
+			                        it->value_len, &it->version, 0);
 	}
 	if (r->has_state)
 		w->cursor = r->cursor;
@@ -216,7 +217,7 @@ SLIP_EXTERN int slip_snapshot_writer_open(slip_snapshot_writer **out,
 		return slip_set_error(SLIP_ENOMEM,
 		                      "snapshot open: out of memory");
 	w->fd = -1;
-	slip__kvmem_init(&w->live);
+	slip__kvarena_init(&w->live);
 	w->threshold = compact_threshold;
 	w->path = dup_str(path, "");
 	w->tmp_path = dup_str(path, ".tmp");
@@ -268,7 +269,7 @@ SLIP_EXTERN void slip_snapshot_writer_free(slip_snapshot_writer *w)
 		slip_entry_free(w->pending[i]);
 	free(w->pending);
 	free(w->buf);
-	slip__kvmem_free(&w->live);
+	slip__kvarena_free(&w->live);
 	free(w->path);
 	free(w->tmp_path);
 	free(w);
@@ -442,19 +443,20 @@ static int write_state(slip_snapshot_writer *w, int fd, uint64_t *size)
 	int rc = -1;
 
 	chunk = malloc(COMPACT_CHUNK);
-	if (chunk == NULL || slip__kvmem_sorted(&w->live, &sorted) != SLIP_OK) {
+	if (chunk == NULL ||
+	    slip__kvarena_sorted(&w->live, &sorted) != SLIP_OK) {
 		errno = ENOMEM;
 		goto done;
 	}
 	slip__snap_header_encode(chunk);
 	used = SLIP__SNAP_HEADER_LEN;
-	for (size_t i = 0; i < slip__kvmem_count(&w->live); i++) {
+	for (size_t i = 0; i < slip__kvarena_count(&w->live); i++) {
 		slip_entry view;
 		const slip_entry *e = &view;
 		size_t klen;
 		uint8_t *dst;
 
-		slip__kvmem_view(sorted[i], &view);
+		slip__kvarena_view(sorted[i], &view);
 		klen = strlen(e->key);
 
 		n = slip__rec_put_size(klen, e->value_len, e->version.len);
@@ -549,7 +551,7 @@ slip_snapshot_writer_cursor(const slip_snapshot_writer *w)
 
 SLIP_EXTERN size_t slip_snapshot_writer_count(const slip_snapshot_writer *w)
 {
-	return w != NULL ? slip__kvmem_count(&w->live) : 0;
+	return w != NULL ? slip__kvarena_count(&w->live) : 0;
 }
 
 SLIP_EXTERN const slip_entry *
@@ -560,7 +562,7 @@ slip_snapshot_writer_get(const slip_snapshot_writer *w, const char *key)
 	slip_entry *view = w != NULL ? (slip_entry *)&w->view : NULL;
 
 	if (w == NULL || key == NULL ||
-	    !slip__kvmem_get(&w->live, key, strlen(key), view))
+	    !slip__kvarena_get(&w->live, key, strlen(key), view))
 		return NULL;
 	return view;
 }
@@ -574,7 +576,7 @@ SLIP_EXTERN int slip_snapshot_writer_foreach(const slip_snapshot_writer *w,
 	if (w == NULL || cb == NULL)
 		return slip_set_error(SLIP_EINVAL, "snapshot foreach: NULL "
 		                                   "argument");
-	while (slip__kvmem_next(&w->live, &pos, &view)) {
+	while (slip__kvarena_next(&w->live, &pos, &view)) {
 		int rc = cb(payload, &view);
 
 		if (rc != 0)

@@ -1,8 +1,8 @@
 /*
- * src/kvmem.c — the compact key → value table of src/kvmem.h: record
+ * src/kvarena.c — the compact key → value table of src/kvarena.h: record
  * layout, arena growth and compaction, and the views.
  */
-#include "kvmem.h"
+#include "kvarena.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +30,18 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-size_t slip__kvmem_rec_size(size_t key_len, size_t value_len,
-                            size_t version_len)
+size_t slip__kvarena_rec_size(size_t key_len, size_t value_len,
+                              size_t version_len)
 {
 	return align8(sizeof(rec) + version_len + key_len + 1 + value_len + 1);
 }
 
 static size_t rec_size(const rec *r)
 {
-	return slip__kvmem_rec_size(r->key_len, r->value_len, r->version_len);
+	return slip__kvarena_rec_size(r->key_len, r->value_len, r->version_len);
 }
 
-static rec *rec_at(const slip__kvmem *t, size_t off)
+static rec *rec_at(const slip__kvarena *t, size_t off)
 {
 	return (rec *)(void *)(t->arena + off);
 }
@@ -52,7 +52,7 @@ static const char *rec_key(const rec *r)
 }
 
 /* The index holds offset / 8 + 1 (records are 8-byte aligned). */
-static rec *rec_of(const slip__kvmem *t, uint64_t val)
+static rec *rec_of(const slip__kvarena *t, uint64_t val)
 {
 	return rec_at(t, (size_t)(val - 1) * 8);
 }
@@ -65,20 +65,20 @@ static const void *key_of(const void *ctx, uint64_t val, size_t *len)
 	return rec_key(r);
 }
 
-void slip__kvmem_init(slip__kvmem *t)
+void slip__kvarena_init(slip__kvarena *t)
 {
 	memset(t, 0, sizeof(*t));
 	slip__map_init(&t->map, key_of, t);
 }
 
-void slip__kvmem_free(slip__kvmem *t)
+void slip__kvarena_free(slip__kvarena *t)
 {
 	free(t->arena);
 	slip__map_free(&t->map);
-	slip__kvmem_init(t);
+	slip__kvarena_init(t);
 }
 
-int slip__kvmem_reserve(slip__kvmem *t, size_t keys, size_t bytes)
+int slip__kvarena_reserve(slip__kvarena *t, size_t keys, size_t bytes)
 {
 	size_t cap = t->cap;
 
@@ -110,7 +110,7 @@ static void fill_view(const rec *r, slip_entry *view)
  * position trails the read position), so every index value stays
  * readable throughout. Replacing a present key does not allocate.
  */
-static void compact(slip__kvmem *t)
+static void compact(slip__kvarena *t)
 {
 	size_t from = 0, to = 0;
 
@@ -133,7 +133,7 @@ static void compact(slip__kvmem *t)
 	t->dead = 0;
 }
 
-static void kill(slip__kvmem *t, uint64_t val)
+static void kill(slip__kvarena *t, uint64_t val)
 {
 	rec *r = rec_of(t, val);
 
@@ -141,17 +141,17 @@ static void kill(slip__kvmem *t, uint64_t val)
 	t->dead += rec_size(r);
 }
 
-static void maybe_compact(slip__kvmem *t)
+static void maybe_compact(slip__kvarena *t)
 {
 	if (t->dead >= COMPACT_MIN_DEAD && t->dead * 2 >= t->used)
 		compact(t);
 }
 
-int slip__kvmem_put(slip__kvmem *t, const char *key, size_t key_len,
-                    const void *value, size_t value_len,
-                    const slip_version *version, int64_t created_ns)
+int slip__kvarena_put(slip__kvarena *t, const char *key, size_t key_len,
+                      const void *value, size_t value_len,
+                      const slip_version *version, int64_t created_ns)
 {
-	size_t n = slip__kvmem_rec_size(key_len, value_len, version->len);
+	size_t n = slip__kvarena_rec_size(key_len, value_len, version->len);
 	size_t off = t->used;
 	uint64_t old = 0;
 	rec *r;
@@ -159,7 +159,7 @@ int slip__kvmem_put(slip__kvmem *t, const char *key, size_t key_len,
 	if (key_len > UINT16_MAX || value_len > UINT32_MAX ||
 	    version->len > SLIP_VERSION_MAX || off / 8 + 1 > SLIP__MAP_VAL_MAX)
 		return SLIP_EINVAL;
-	if (slip__kvmem_reserve(t, 1, n) != SLIP_OK)
+	if (slip__kvarena_reserve(t, 1, n) != SLIP_OK)
 		return SLIP_ENOMEM;
 	r = rec_at(t, off);
 	r->value_len = (uint32_t)value_len;
@@ -183,7 +183,7 @@ int slip__kvmem_put(slip__kvmem *t, const char *key, size_t key_len,
 	return SLIP_OK;
 }
 
-bool slip__kvmem_del(slip__kvmem *t, const char *key, size_t key_len)
+bool slip__kvarena_del(slip__kvarena *t, const char *key, size_t key_len)
 {
 	uint64_t old = slip__map_del(&t->map, key, key_len);
 
@@ -194,8 +194,8 @@ bool slip__kvmem_del(slip__kvmem *t, const char *key, size_t key_len)
 	return true;
 }
 
-bool slip__kvmem_get(const slip__kvmem *t, const char *key, size_t key_len,
-                     slip_entry *view)
+bool slip__kvarena_get(const slip__kvarena *t, const char *key, size_t key_len,
+                       slip_entry *view)
 {
 	uint64_t val = slip__map_get(&t->map, key, key_len);
 
@@ -205,7 +205,7 @@ bool slip__kvmem_get(const slip__kvmem *t, const char *key, size_t key_len,
 	return true;
 }
 
-bool slip__kvmem_next(const slip__kvmem *t, size_t *pos, slip_entry *view)
+bool slip__kvarena_next(const slip__kvarena *t, size_t *pos, slip_entry *view)
 {
 	while (*pos < t->used) {
 		const rec *r = rec_at(t, *pos);
@@ -227,10 +227,10 @@ static int cmp_rec(const void *a, const void *b)
 	return strcmp(rec_key(x), rec_key(y));
 }
 
-int slip__kvmem_sorted(const slip__kvmem *t, const void ***out)
+int slip__kvarena_sorted(const slip__kvarena *t, const void ***out)
 {
 	size_t n = 0;
-	const void **v = malloc((slip__kvmem_count(t) + 1) * sizeof(*v));
+	const void **v = malloc((slip__kvarena_count(t) + 1) * sizeof(*v));
 
 	*out = v;
 	if (v == NULL)
@@ -246,12 +246,12 @@ int slip__kvmem_sorted(const slip__kvmem *t, const void ***out)
 	return SLIP_OK;
 }
 
-void slip__kvmem_view(const void *handle, slip_entry *view)
+void slip__kvarena_view(const void *handle, slip_entry *view)
 {
 	fill_view(handle, view);
 }
 
-void slip__kvmem_clear_marks(slip__kvmem *t)
+void slip__kvarena_clear_marks(slip__kvarena *t)
 {
 	for (size_t pos = 0; pos < t->used;) {
 		rec *r = rec_at(t, pos);
@@ -261,7 +261,7 @@ void slip__kvmem_clear_marks(slip__kvmem *t)
 	}
 }
 
-size_t slip__kvmem_sweep_unmarked(slip__kvmem *t)
+size_t slip__kvarena_sweep_unmarked(slip__kvarena *t)
 {
 	size_t gone = 0;
 
