@@ -496,7 +496,7 @@ static int make_entries(slip_entry **out, long from, long n, long total)
 		        slip_version_from_u64((uint64_t)(from + i) + 1);
 
 		long k = total % 7919 != 0 ? (from + i) * 7919 % total
-		                            : from + i;
+		                           : from + i;
 
 		bench_key(key, sizeof(key), "bench/snapshot/key", k);
 		bench_value(val, sizeof(val), (uint64_t)k);
