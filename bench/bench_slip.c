@@ -20,9 +20,14 @@
  *                                  the delta), s
  *   snapload SNAP [METRIC]         slip_snapshot_load, s
  *   snapgen SNAP N                 write N records + one checkpoint
- *   rss URL BUCKET SNAP [BATCH]    mirror the bucket with watch_applied +
- *                                  snapshot writer (batch_max BATCH, 0 =
- *                                  default); peak RSS (VmHWM)
+ *   rss URL BUCKET SNAP [BATCH] [PFX]
+ *                                  mirror the bucket (keys PFX.i, default
+ *                                  "k") with watch_applied + snapshot
+ *                                  writer (batch_max BATCH, 0 = default);
+ *                                  peak RSS (VmHWM)
+ *   rssreplica URL BUCKET SNAP|- [BATCH] [PFX]
+ *                                  the same mirror with slip_replica (and
+ *                                  its snapshot, unless "-"), peak RSS
  *   chan N                         N entries through a channel between
  *                                  two threads, entries/s (and callgrind)
  *
@@ -519,8 +524,12 @@ static int cmd_snapload(const char *path, const char *metric)
 	return 0;
 }
 
-/* Makes entries [from, from + n) of the generated snapshot (untimed). */
-static int make_entries(slip_entry **out, long from, long n)
+/*
+ * Makes entries [from, from + n) of the generated snapshot (untimed), in
+ * shuffled key order: record i holds key k.<(i * 7919) mod total>, a
+ * permutation of 0..total-1 whenever total is not a multiple of 7919.
+ */
+static int make_entries(slip_entry **out, long from, long n, long total)
 {
 	uint8_t val[100];
 	char key[64];
@@ -532,8 +541,11 @@ static int make_entries(slip_entry **out, long from, long n)
 		slip_version v =
 		        slip_version_from_u64((uint64_t)(from + i) + 1);
 
-		bench_key(key, sizeof(key), "k", from + i);
-		bench_value(val, sizeof(val), (uint64_t)(from + i));
+		long k = total % 7919 != 0 ? (from + i) * 7919 % total
+		                           : from + i;
+
+		bench_key(key, sizeof(key), "bench/snapshot/key", k);
+		bench_value(val, sizeof(val), (uint64_t)k);
 		rc = slip_entry_new(&out[i], key, val, sizeof(val), &v,
 		                    SLIP_OP_PUT);
 	}
@@ -561,7 +573,7 @@ static int cmd_snapgen(const char *path, long n)
 	for (long at = 0; rc == SLIP_OK && at < n; at += SNAPGEN_CHUNK) {
 		long k = n - at < SNAPGEN_CHUNK ? n - at : SNAPGEN_CHUNK;
 
-		rc = make_entries(chunk, at, k);
+		rc = make_entries(chunk, at, k, n);
 		t0 = bench_now();
 		for (long i = 0; rc == SLIP_OK && i < k; i++)
 			rc = slip_snapshot_writer_write(w, chunk[i]);
@@ -586,12 +598,47 @@ static int cmd_snapgen(const char *path, long n)
 
 /* --------------------------------------------------------------- memory */
 
-static int cmd_rss(const char *url, const char *bucket, const char *snap)
+/* Exact key + value bytes of @p n keys PFX.i with 100-byte values. */
+static uint64_t mirror_bytes(const char *prefix, size_t n)
+{
+	uint64_t raw = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char key[256];
+
+		bench_key(key, sizeof(key), prefix, (long)i);
+		raw += strlen(key) + 100;
+	}
+	return raw;
+}
+
+/* Reports the peak RSS of a mirror of @p n keys; @p what names the rows. */
+static void report_rss(const char *what, const char *prefix, size_t n,
+                       uint64_t base, double secs)
+{
+	uint64_t peak = bench_peak_rss(), raw = mirror_bytes(prefix, n);
+	char name[64];
+
+	fprintf(stderr,
+	        "bench slip: %s mirrored %zu keys in %.2f s; RSS before %.1f "
+	        "MiB, peak %.1f MiB\n",
+	        what, n, secs, (double)base / 1048576.0,
+	        (double)peak / 1048576.0);
+	snprintf(name, sizeof(name), "slip.%s_peak_mib", what);
+	bench_result(name, (double)peak / 1048576.0);
+	snprintf(name, sizeof(name), "slip.%s_raw_mib", what);
+	bench_result(name, (double)raw / 1048576.0);
+	snprintf(name, sizeof(name), "slip.%s_ratio", what);
+	bench_result(name, (double)peak / (double)raw);
+}
+
+static int cmd_rss(const char *url, const char *bucket, const char *snap,
+                   const char *prefix)
 {
 	slip_ctx c;
 	slip_snapshot_writer *w = NULL;
 	slip_store_info info;
-	uint64_t base = bench_cur_rss(), raw_bytes;
+	uint64_t base = bench_cur_rss();
 	double secs = 0;
 	long applied = 0;
 	int rc;
@@ -611,30 +658,47 @@ static int cmd_rss(const char *url, const char *bucket, const char *snap)
 	else
 		rc = fail("store info", rc);
 	if (rc == 0) {
-		/* Keys are "k.<i>": sum their lengths exactly. */
-		raw_bytes = 0;
-		for (long i = 0; i < (long)slip_snapshot_writer_count(w); i++) {
-			char key[64];
-
-			bench_key(key, sizeof(key), "k", i);
-			raw_bytes += strlen(key) + 100;
-		}
-		fprintf(stderr,
-		        "bench slip: mirrored %zu keys in %.2f s; RSS "
-		        "before %.1f MiB, peak %.1f MiB\n",
-		        slip_snapshot_writer_count(w), secs,
-		        (double)base / 1048576.0,
-		        (double)bench_peak_rss() / 1048576.0);
-		bench_result("slip.rss_peak_mib",
-		             (double)bench_peak_rss() / 1048576.0);
-		bench_result("slip.rss_raw_mib", (double)raw_bytes / 1048576.0);
-		bench_result("slip.rss_ratio",
-		             (double)bench_peak_rss() / (double)raw_bytes);
+		report_rss("rss", prefix, slip_snapshot_writer_count(w), base,
+		           secs);
 		bench_result("slip.mirror_1m_s", secs);
 	}
 	ctx_close(&c);
 	slip_snapshot_writer_free(w);
 	return rc;
+}
+
+/* The mirror as a slip_replica (with its snapshot unless @p snap is "-"). */
+static int cmd_rss_replica(const char *url, const char *bucket,
+                           const char *snap, const char *prefix)
+{
+	slip_replica_options o = SLIP_REPLICA_OPTIONS_INIT;
+	slip_replica *r = NULL;
+	uint64_t base = bench_cur_rss();
+	bool with_snap = strcmp(snap, "-") != 0;
+	double t0;
+	slip_ctx c;
+	int rc;
+
+	if (ctx_open(&c, url, bucket) != 0)
+		return 1;
+	if (with_snap)
+		unlink(snap);
+	o.store = c.store;
+	o.snapshot_path = with_snap ? snap : NULL;
+	o.batch_max = g_batch_max;
+	t0 = bench_now();
+	rc = slip_replica_open(&r, &o);
+	if (rc == SLIP_OK)
+		rc = slip_replica_wait_caught_up(r, 600000);
+	if (rc == SLIP_OK)
+		report_rss(with_snap ? "rss_replica_snap" : "rss_replica",
+		           prefix, slip_replica_count(r), base,
+		           bench_now() - t0);
+	else
+		fail("replica", rc);
+	slip_replica_free(r);
+	ctx_close(&c);
+	return rc == SLIP_OK ? 0 : 1;
 }
 
 /* ------------------------------------------------------------- channel */
@@ -698,8 +762,9 @@ static int usage(void)
 	        "scan|scanlist|keys|keyseach URL BUCKET | watch URL "
 	        "BUCKET N | applied URL BUCKET [SNAP] | resume URL "
 	        "BUCKET SNAP | replay URL BUCKET | snapload SNAP "
-	        "[METRIC] | snapgen SNAP N | rss URL BUCKET SNAP | "
-	        "chan N\n");
+	        "[METRIC] | snapgen SNAP N | rss URL BUCKET SNAP "
+	        "[BATCH] [PFX] | rssreplica URL BUCKET SNAP|- "
+	        "[BATCH] [PFX] | chan N\n");
 	return 2;
 }
 
@@ -737,7 +802,13 @@ static int run_net(int argc, char **argv)
 		return cmd_resume(url, bucket, NULL, "slip.replay_s");
 	if (strcmp(cmd, "rss") == 0 && argc > 4) {
 		g_batch_max = (size_t)bench_arg_long(argc, argv, 5, 0);
-		return cmd_rss(url, bucket, argv[4]);
+		return cmd_rss(url, bucket, argv[4],
+		               bench_arg_str(argc, argv, 6, "k"));
+	}
+	if (strcmp(cmd, "rssreplica") == 0 && argc > 4) {
+		g_batch_max = (size_t)bench_arg_long(argc, argv, 5, 0);
+		return cmd_rss_replica(url, bucket, argv[4],
+		                       bench_arg_str(argc, argv, 6, "k"));
 	}
 	return usage();
 }

@@ -208,10 +208,15 @@ rm -f "$TMP/big.snap"
 
 # ----------------------------------------------------------------- memory
 step "memory: mirror $N_BIG keys (fill by async publish first)"
-run "$RAW" fill "$URL" big "$N_BIG"
+# Keys "bench/mirror/keys.<i>": 24 bytes on average, with 100-byte values.
+BIGPFX=bench/mirror/keys
+run "$RAW" fill "$URL" big "$N_BIG" 100 "$BIGPFX"
 # batch_max 1000: with the default 100 the run is bound by 10,000 fdatasyncs
 # (about a minute here); the peak RSS does not depend on it.
-run "$SLIP" rss "$URL" big "$TMP/rss.snap" 1000
+run "$SLIP" rss "$URL" big "$TMP/rss.snap" 1000 "$BIGPFX"
+# The same mirror as a slip_replica: alone, and with its snapshot.
+run "$SLIP" rssreplica "$URL" big - 1000 "$BIGPFX"
+run "$SLIP" rssreplica "$URL" big "$TMP/rss.snap" 1000 "$BIGPFX"
 # For scale: a mirror written with libnats alone, keeping every kvEntry.
 run "$RAW" watchall "$URL" big rss
 rm -f "$TMP/rss.snap"

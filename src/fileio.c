@@ -6,6 +6,7 @@
  * snapshot code never calls the system directly.
  */
 #include "fileio.h"
+#include "util/hugepage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +179,7 @@ int slip__fileio_read_all(const slip__fileio *io, int fd, uint8_t **out,
 		errno = ENOMEM;
 		return -1;
 	}
+	slip__hint_huge(buf, (size_t)size);
 	/* A file that shrinks while we read is read up to its new end. */
 	while (got < size) {
 		n = io->pread(fd, buf + got, (size_t)size - got, (off_t)got);

@@ -3,10 +3,10 @@
  * background slip_watch_applied() loop, read at memory speed from any
  * thread (include/slipstream/replica.h, docs/replica.md).
  *
- * Divisions: the map (open addressing, linear probing, backward-shift
- * deletion); the loop's callbacks (apply under the write lock, the cursor
- * and caught-up state under a mutex + condition variable); open / close;
- * the read calls; the waits.
+ * Divisions: the map (a compact table, src/kvarena.h: keys and values in
+ * one arena, one index slot a key); the loop's callbacks (apply under the write
+ * lock, the cursor and caught-up state under a mutex + condition variable);
+ * open / close; the read calls; the waits.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
@@ -20,141 +20,20 @@
 #include <slipstream/replica.h>
 
 #include "internal.h"
+#include "kvarena.h"
 
 /* slip_watch_applied() refuses a larger batch_max (src/applied.c). */
 #define BATCH_MAX_LIMIT ((size_t)1 << 20)
-
-/* ------------------------------------------------------------------ map */
-
-typedef struct slot {
-	slip_entry *e; /* NULL: empty */
-	uint64_t hash;
-	uint64_t epoch; /* resync epoch that last wrote it */
-} slot;
-
-typedef struct map {
-	slot *slots;
-	size_t cap; /* power of two, or 0 */
-	size_t count;
-} map;
-
-/* Index of @p key's slot, or SIZE_MAX. */
-static size_t map_find(const map *m, const char *key, uint64_t h)
-{
-	if (m->cap == 0)
-		return SIZE_MAX;
-	for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		const slot *s = &m->slots[i];
-		if (s->e == NULL)
-			return SIZE_MAX;
-		if (s->hash == h && strcmp(s->e->key, key) == 0)
-			return i;
-	}
-}
-
-/* Index where @p key lives or would go (the table has a free slot). */
-static size_t map_probe(const map *m, const char *key, uint64_t h)
-{
-	size_t i = h & (m->cap - 1);
-
-	while (m->slots[i].e != NULL &&
-	       (m->slots[i].hash != h || strcmp(m->slots[i].e->key, key) != 0))
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-/*
- * Makes room for @p want keys at a load of at most 70 %. Done before any
- * change of a batch so that a failed allocation leaves the map untouched.
- */
-static int map_reserve(map *m, size_t want)
-{
-	size_t cap = m->cap ? m->cap : 16;
-	slot *fresh;
-
-	while (want * 10 > cap * 7)
-		cap *= 2;
-	if (cap == m->cap)
-		return SLIP_OK;
-	fresh = calloc(cap, sizeof(*fresh));
-	if (fresh == NULL)
-		return SLIP_ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		const slot *s = &m->slots[i];
-		size_t j;
-		if (s->e == NULL)
-			continue;
-		j = s->hash & (cap - 1);
-		while (fresh[j].e != NULL)
-			j = (j + 1) & (cap - 1);
-		fresh[j] = *s;
-	}
-	free(m->slots);
-	m->slots = fresh;
-	m->cap = cap;
-	return SLIP_OK;
-}
-
-/* Stores @p e (owned); returns the entry it replaces (or NULL). */
-static slip_entry *map_put(map *m, slip_entry *e, uint64_t epoch)
-{
-	uint64_t h = slip__hash_key(e->key, strlen(e->key));
-	size_t i = map_probe(m, e->key, h);
-	slip_entry *old = m->slots[i].e;
-
-	if (old == NULL)
-		m->count++;
-	m->slots[i].e = e;
-	m->slots[i].hash = h;
-	m->slots[i].epoch = epoch;
-	return old;
-}
-
-/*
- * Empties slot @p i and shifts the rest of its probe run back so lookups
- * never stop at a hole. Returns the removed entry.
- */
-static slip_entry *map_remove_at(map *m, size_t i)
-{
-	slip_entry *old = m->slots[i].e;
-	size_t mask = m->cap - 1;
-	size_t hole = i;
-
-	for (size_t j = (i + 1) & mask; m->slots[j].e != NULL;
-	     j = (j + 1) & mask) {
-		size_t home = m->slots[j].hash & mask;
-		/* Move j into the hole unless its home lies cyclically in
-		 * (hole, j]: then it is already reachable from home. */
-		bool reachable = hole <= j ? (home > hole && home <= j)
-		                           : (home > hole || home <= j);
-		if (reachable)
-			continue;
-		m->slots[hole] = m->slots[j];
-		hole = j;
-	}
-	memset(&m->slots[hole], 0, sizeof(m->slots[hole]));
-	m->count--;
-	return old;
-}
-
-static void map_free(map *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		slip_entry_free(m->slots[i].e);
-	free(m->slots);
-	memset(m, 0, sizeof(*m));
-}
 
 /* ------------------------------------------------------------- replica */
 
 struct slip_replica {
 	/* The map; readers take the read lock, the loop the write lock. */
 	pthread_rwlock_t lock;
-	map m;
+	slip__kvarena m;
 
 	/* Loop thread only. */
-	uint64_t epoch;     /* bumped by every no-snapshot resync */
-	bool sweep_pending; /* remove keys of older epochs at next commit */
+	bool sweep_pending; /* remove unmarked keys at the next commit */
 
 	/* Progress, guarded by mu; cond signals every change. */
 	pthread_mutex_t mu;
@@ -182,88 +61,65 @@ static bool in_scope(const slip_replica *r, const char *key)
 	return slip__prefix_set_match(&r->scope, key);
 }
 
-/* A private copy for the map: no watch cursor or progress in it. */
-static int copy_entry(slip_entry **out, const slip_entry *e)
+/* Stores a PUT's key, value, version and write time in the map. */
+static int map_put(slip_replica *r, const slip_entry *e)
 {
-	int rc = slip_entry_dup(out, e);
+	return slip__kvarena_put(&r->m, e->key, strlen(e->key), e->value,
+	                         e->value_len, &e->version, e->created_ns);
+}
 
-	if (rc == SLIP_OK) {
-		(*out)->cursor = slip_cursor_none();
-		(*out)->pending = 0;
-		(*out)->flags = 0;
-	}
+/* A caller's copy of a map view: no watch cursor or progress in it. */
+static int copy_view(slip_entry **out, const slip_entry *view)
+{
+	int rc = slip_entry_new(out, view->key, view->value, view->value_len,
+	                        &view->version, SLIP_OP_PUT);
+
+	if (rc == SLIP_OK)
+		(*out)->created_ns = view->created_ns;
 	return rc;
 }
 
 /* ------------------------------------------------------ loop callbacks */
 
 /*
- * Applies a batch: copies are made before the write lock is taken, the
- * lock is held only to swap pointers, and the replaced entries are freed
- * after it is released.
+ * Applies a batch under the write lock. Room for every put is made first,
+ * so a failed allocation leaves the map untouched.
  */
 static int cb_apply(void *payload, void *const *items, size_t count)
 {
 	slip_replica *r = payload;
-	slip_entry **held = NULL;
-	size_t puts = 0;
-	int rc = SLIP_OK;
+	size_t puts = 0, bytes = 0;
+	int rc;
 
-	if (count == 0)
-		return SLIP_OK;
-	held = calloc(count, sizeof(*held));
-	if (held == NULL)
-		return SLIP_ENOMEM;
-	for (size_t i = 0; i < count && rc == SLIP_OK; i++) {
+	for (size_t i = 0; i < count; i++) {
 		const slip_entry *e = items[i];
 		if (e->op == SLIP_OP_PUT) {
-			rc = copy_entry(&held[i], e);
 			puts++;
+			bytes += slip__kvarena_rec_size(
+			        strlen(e->key), e->value_len, e->version.len);
 		}
 	}
-	if (rc != SLIP_OK)
-		goto done;
 	pthread_rwlock_wrlock(&r->lock);
-	rc = map_reserve(&r->m, r->m.count + puts);
+	rc = slip__kvarena_reserve(&r->m, puts, bytes);
 	for (size_t i = 0; i < count && rc == SLIP_OK; i++) {
 		const slip_entry *e = items[i];
-		size_t at;
-		if (held[i] != NULL) {
-			held[i] = map_put(&r->m, held[i], r->epoch);
-			continue;
-		}
-		at = map_find(&r->m, e->key,
-		              slip__hash_key(e->key, strlen(e->key)));
-		if (at != SIZE_MAX)
-			held[i] = map_remove_at(&r->m, at);
+		if (e->op == SLIP_OP_PUT)
+			rc = map_put(r, e);
+		else
+			(void)slip__kvarena_del(&r->m, e->key, strlen(e->key));
 	}
 	pthread_rwlock_unlock(&r->lock);
-done:
-	for (size_t i = 0; i < count; i++)
-		slip_entry_free(held[i]);
-	free(held);
 	return rc;
 }
 
 /*
- * A resync without a snapshot has completed: keys no replay delivered are
- * gone from the server. Removing an entry shifts later ones back into the
- * current slot, so the slot is examined again before moving on.
+ * A resync without a snapshot has completed: keys no replay delivered
+ * (unmarked since on_resync) are gone from the server.
  */
 static void sweep_stale(slip_replica *r)
 {
-	slip_entry *gone = NULL;
-
 	pthread_rwlock_wrlock(&r->lock);
-	for (size_t i = 0; i < r->m.cap;) {
-		slot *s = &r->m.slots[i];
-		if (s->e == NULL || s->epoch == r->epoch) {
-			i++;
-			continue;
-		}
-		gone = map_remove_at(&r->m, i);
-		slip_entry_free(gone);
-	}
+	(void)slip__kvarena_sweep_unmarked(&r->m);
 	pthread_rwlock_unlock(&r->lock);
 	r->sweep_pending = false;
 }
@@ -298,15 +154,17 @@ static void cb_on_caught_up(void *payload, const slip_cursor *cursor)
 
 /*
  * Without a snapshot the loop cannot list the keys we hold, so a resync
- * is reconciled here: every key the replay writes gets the new epoch and
- * the rest is swept out once the resync commits. Clearing the map instead
- * would serve empty reads for the length of the replay.
+ * is reconciled here: every key is unmarked, the replay marks the keys it
+ * writes and the rest is swept out once the resync commits. Clearing the
+ * map instead would serve empty reads for the length of the replay.
  */
 static int cb_on_resync(void *payload)
 {
 	slip_replica *r = payload;
 
-	r->epoch++;
+	pthread_rwlock_wrlock(&r->lock);
+	slip__kvarena_clear_marks(&r->m);
+	pthread_rwlock_unlock(&r->lock);
 	r->sweep_pending = true;
 	pthread_mutex_lock(&r->mu);
 	r->resyncing = true;
@@ -366,20 +224,13 @@ static int check_options(const slip_replica_options *o)
 static int load_visit(void *payload, const slip_entry *e)
 {
 	slip_replica *r = payload;
-	slip_entry *copy = NULL;
-	int rc;
 
 	if (!in_scope(r, e->key))
 		return SLIP_OK;
-	rc = copy_entry(&copy, e);
-	if (rc == SLIP_OK)
-		rc = map_reserve(&r->m, r->m.count + 1);
-	if (rc != SLIP_OK) {
-		slip_entry_free(copy);
-		return slip_set_error(rc, "replica_open: out of memory loading "
-		                          "the snapshot");
-	}
-	slip_entry_free(map_put(&r->m, copy, 0));
+	if (map_put(r, e) != SLIP_OK)
+		return slip_set_error(SLIP_ENOMEM,
+		                      "replica_open: out of "
+		                      "memory loading the snapshot");
 	return SLIP_OK;
 }
 
@@ -487,6 +338,7 @@ SLIP_EXTERN int slip_replica_open(slip_replica **out,
 	if (r == NULL)
 		return slip_set_error(SLIP_ENOMEM,
 		                      "replica_open: out of memory");
+	slip__kvarena_init(&r->m);
 	rc = init_sync(r);
 	if (rc != SLIP_OK) {
 		free(r);
@@ -557,7 +409,7 @@ SLIP_EXTERN void slip_replica_free(slip_replica *r)
 	if (r == NULL)
 		return;
 	slip_replica_close(r);
-	map_free(&r->m);
+	slip__kvarena_free(&r->m);
 	slip_shutdown_free(r->sd);
 	slip__prefix_set_free(&r->scope);
 	pthread_rwlock_destroy(&r->lock);
@@ -579,7 +431,7 @@ SLIP_EXTERN int slip_replica_status(slip_replica *r)
 SLIP_EXTERN int slip_replica_get(slip_replica *r, const char *key,
                                  slip_entry **out)
 {
-	size_t at;
+	slip_entry view;
 	int rc = SLIP_OK;
 
 	if (out != NULL)
@@ -588,9 +440,8 @@ SLIP_EXTERN int slip_replica_get(slip_replica *r, const char *key,
 		return slip_set_error(SLIP_EINVAL,
 		                      "replica_get: NULL argument");
 	pthread_rwlock_rdlock(&r->lock);
-	at = map_find(&r->m, key, slip__hash_key(key, strlen(key)));
-	if (at != SIZE_MAX)
-		rc = slip_entry_dup(out, r->m.slots[at].e);
+	if (slip__kvarena_get(&r->m, key, strlen(key), &view))
+		rc = copy_view(out, &view);
 	pthread_rwlock_unlock(&r->lock);
 	if (rc != SLIP_OK)
 		return slip_set_error(rc, "replica_get \"%s\": out of memory",
@@ -610,42 +461,68 @@ static int cmp_key(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A caller's copy of @p view: an entry, or with @p keys its key string. */
+static void *copy_item(const slip_entry *view, bool keys)
+{
+	slip_entry *e = NULL;
+	size_t len;
+	char *k;
+
+	if (!keys)
+		return copy_view(&e, view) == SLIP_OK ? e : NULL;
+	len = strlen(view->key) + 1;
+	k = malloc(len);
+	if (k != NULL)
+		memcpy(k, view->key, len);
+	return k;
+}
+
 /*
  * Copies every entry under @p prefix (entries or, with @p keys, key
- * strings) into a fresh array while holding the read lock.
+ * strings) into a fresh array, sorted by key, while holding the read
+ * lock. On failure the array holds what was copied (the caller frees).
  */
 static int collect(slip_replica *r, const char *prefix, bool keys, void ***out,
                    size_t *n)
 {
-	size_t plen = prefix ? strlen(prefix) : 0;
-	void **arr = NULL;
-	size_t cnt = 0;
+	size_t plen = prefix ? strlen(prefix) : 0, pos = 0, cnt = 0;
+	slip_entry view;
+	void **arr;
 	int rc = SLIP_OK;
 
 	pthread_rwlock_rdlock(&r->lock);
-	arr = calloc(r->m.count ? r->m.count : 1, sizeof(*arr));
+	arr = calloc(slip__kvarena_count(&r->m) + 1, sizeof(*arr));
 	if (arr == NULL)
 		rc = SLIP_ENOMEM;
-	for (size_t i = 0; i < r->m.cap && rc == SLIP_OK; i++) {
-		const slip_entry *e = r->m.slots[i].e;
-		if (e == NULL || strncmp(e->key, prefix ? prefix : "", plen))
+	while (rc == SLIP_OK && slip__kvarena_next(&r->m, &pos, &view)) {
+		if (strncmp(view.key, prefix ? prefix : "", plen) != 0)
 			continue;
-		if (keys) {
-			size_t len = strlen(e->key) + 1;
-			arr[cnt] = malloc(len);
-			if (arr[cnt] != NULL)
-				memcpy(arr[cnt], e->key, len);
-			rc = arr[cnt] != NULL ? SLIP_OK : SLIP_ENOMEM;
-		} else {
-			rc = slip_entry_dup((slip_entry **)&arr[cnt], e);
-		}
+		arr[cnt] = copy_item(&view, keys);
+		rc = arr[cnt] != NULL ? SLIP_OK : SLIP_ENOMEM;
 		if (rc == SLIP_OK)
 			cnt++;
 	}
 	pthread_rwlock_unlock(&r->lock);
+	if (rc == SLIP_OK)
+		qsort(arr, cnt, sizeof(*arr), keys ? cmp_key : cmp_entry);
 	*out = arr;
 	*n = cnt;
 	return rc;
+}
+
+/* The one body of slip_replica_scan() and slip_replica_keys(). */
+static int list(slip_replica *r, const char *prefix, bool keys, void ***arr,
+                size_t *n)
+{
+	const char *op = keys ? "replica_keys" : "replica_scan";
+	int rc;
+
+	if (r == NULL || arr == NULL)
+		return slip_set_error(SLIP_EINVAL, "%s: NULL argument", op);
+	rc = collect(r, prefix, keys, arr, n);
+	if (rc != SLIP_OK)
+		return slip_set_error(rc, "%s: out of memory", op);
+	return SLIP_OK;
 }
 
 SLIP_EXTERN int slip_replica_scan(slip_replica *r, const char *prefix,
@@ -657,18 +534,14 @@ SLIP_EXTERN int slip_replica_scan(slip_replica *r, const char *prefix,
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (r == NULL || out == NULL)
-		return slip_set_error(SLIP_EINVAL,
-		                      "replica_scan: NULL argument");
-	rc = collect(r, prefix, false, &arr, &n);
-	out->entries = (slip_entry **)arr;
-	out->count = n;
-	if (rc != SLIP_OK) {
-		slip_entry_list_free(out); /* frees arr too */
-		return slip_set_error(rc, "replica_scan: out of memory");
+	rc = list(r, prefix, false, out != NULL ? &arr : NULL, &n);
+	if (out != NULL) {
+		out->entries = (slip_entry **)arr;
+		out->count = n;
 	}
-	qsort(out->entries, n, sizeof(*out->entries), cmp_entry);
-	return SLIP_OK;
+	if (rc != SLIP_OK && out != NULL)
+		slip_entry_list_free(out); /* frees arr too */
+	return rc;
 }
 
 SLIP_EXTERN int slip_replica_keys(slip_replica *r, const char *prefix,
@@ -680,18 +553,14 @@ SLIP_EXTERN int slip_replica_keys(slip_replica *r, const char *prefix,
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (r == NULL || out == NULL)
-		return slip_set_error(SLIP_EINVAL,
-		                      "replica_keys: NULL argument");
-	rc = collect(r, prefix, true, &arr, &n);
-	out->keys = (char **)arr;
-	out->count = n;
-	if (rc != SLIP_OK) {
-		slip_key_list_free(out); /* frees arr too */
-		return slip_set_error(rc, "replica_keys: out of memory");
+	rc = list(r, prefix, true, out != NULL ? &arr : NULL, &n);
+	if (out != NULL) {
+		out->keys = (char **)arr;
+		out->count = n;
 	}
-	qsort(out->keys, n, sizeof(*out->keys), cmp_key);
-	return SLIP_OK;
+	if (rc != SLIP_OK && out != NULL)
+		slip_key_list_free(out); /* frees arr too */
+	return rc;
 }
 
 SLIP_EXTERN size_t slip_replica_count(slip_replica *r)
@@ -701,7 +570,7 @@ SLIP_EXTERN size_t slip_replica_count(slip_replica *r)
 	if (r == NULL)
 		return 0;
 	pthread_rwlock_rdlock(&r->lock);
-	n = r->m.count;
+	n = slip__kvarena_count(&r->m);
 	pthread_rwlock_unlock(&r->lock);
 	return n;
 }

@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "snapshot_record.h"
 #include "util/grow.h"
+#include "util/hugepage.h"
 #include "util/map.h"
 
 /*
@@ -136,9 +137,9 @@ static int push_item(slip__replay *out, size_t *cap, const slip__rec *r)
 		return SLIP_ENOMEM;
 	it = &out->items[out->nitems++];
 	it->key = r->key;
-	it->key_len = r->key_len;
+	it->key_len = (uint32_t)r->key_len;
 	it->value = r->value;
-	it->value_len = r->value_len;
+	it->value_len = (uint32_t)r->value_len;
 	it->version = r->version;
 	it->live = true;
 	out->live++;
@@ -170,7 +171,7 @@ static int fold_put(slip__replay *out, slip__map *ix, size_t *cap,
 		out->live++;
 	it->live = true;
 	it->value = r->value;
-	it->value_len = r->value_len;
+	it->value_len = (uint32_t)r->value_len;
 	it->version = r->version;
 	return SLIP_OK;
 }
@@ -209,6 +210,8 @@ static int fold(slip__replay *out, const uint8_t *data)
 	if (rc == SLIP_OK && out->puts > 0)
 		rc = slip__grow(&out->items, &cap, out->puts,
 		                sizeof(*out->items));
+	if (rc == SLIP_OK)
+		slip__hint_huge(out->items, cap * sizeof(*out->items));
 	for (int i = 0; i < LOOKAHEAD && ahead < out->committed; i++)
 		ahead += prefetch_at(&ix, data, ahead, out->committed);
 	while (rc == SLIP_OK && pos < out->committed) {
@@ -265,16 +268,14 @@ void slip__replay_free(slip__replay *r)
 /*
  * Sorting. Keys are compared as strcmp() would (they hold no NUL): bytes,
  * then length. To keep comparisons out of the scattered key bytes, each
- * sort element carries a 16-byte window of its key taken just past the
- * prefix every key shares (a bucket's keys usually share a long one);
- * only equal windows fall back to the full keys.
+ * 16-byte sort element carries an 8-byte window of its key taken just past
+ * the prefix every key shares (a bucket's keys usually share a long one),
+ * read big-endian so one integer comparison orders two windows; only equal
+ * windows fall back to the full keys.
  */
-#define WINDOW 16
-
 typedef struct sort_elem {
-	uint8_t win[WINDOW];
+	uint64_t win;
 	slip_entry *e;
-	size_t len;
 } sort_elem;
 
 static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
@@ -289,12 +290,10 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 static int cmp_elem(const void *pa, const void *pb)
 {
 	const sort_elem *a = pa, *b = pb;
-	int c = memcmp(a->win, b->win, WINDOW);
 
-	if (c != 0)
-		return c;
-	return key_cmp((const uint8_t *)a->e->key, a->len,
-	               (const uint8_t *)b->e->key, b->len);
+	if (a->win != b->win)
+		return a->win < b->win ? -1 : 1;
+	return strcmp(a->e->key, b->e->key);
 }
 
 /* Length of the prefix all live keys share; true when already sorted. */
@@ -327,24 +326,43 @@ static bool scan_keys(const slip__replay *r, size_t *lcp)
 	return sorted;
 }
 
-static int make_entry(slip_entry **out, const slip__replay_item *it)
-{
-	uint8_t *value;
-	slip_entry *e;
+/*
+ * A loaded snapshot and the one block its entries live in: the public
+ * struct comes first, so slip_snapshot_free() finds the block from it.
+ */
+typedef struct loaded {
+	slip_snapshot pub;
+	uint8_t *block;
+} loaded;
 
-	if (slip_entry_alloc(&e, (const char *)it->key, it->key_len,
-	                     it->value_len, &value) != SLIP_OK)
-		return SLIP_ENOMEM;
+/* Bytes one entry takes in the block: header, value + NUL, key + NUL. */
+static size_t entry_size(const slip__replay_item *it)
+{
+	size_t n = sizeof(slip_entry) + it->value_len + 1 + it->key_len + 1;
+
+	return (n + 7) & ~(size_t)7;
+}
+
+/* Lays out @p it's entry at @p at (laid out as slip_entry_alloc does). */
+static slip_entry *make_entry(uint8_t *at, const slip__replay_item *it)
+{
+	slip_entry *e = (slip_entry *)(void *)at;
+	uint8_t *value = at + sizeof(*e);
+	char *key = (char *)value + it->value_len + 1;
+
+	memset(e, 0, sizeof(*e));
 	if (it->value_len > 0)
 		memcpy(value, it->value, it->value_len);
+	value[it->value_len] = '\0';
+	memcpy(key, it->key, it->key_len);
+	key[it->key_len] = '\0';
+	e->key = key;
+	e->value = value;
+	e->value_len = it->value_len;
 	e->version = it->version;
 	e->op = SLIP_OP_PUT;
-	e->flags = 0;
 	e->cursor = slip_cursor_none();
-	e->pending = 0;
-	e->created_ns = 0;
-	*out = e;
-	return SLIP_OK;
+	return e;
 }
 
 /* Sorts the entries (made in file order) by key. */
@@ -355,14 +373,15 @@ static int sort_entries(slip_snapshot *snap, size_t lcp)
 
 	if (el == NULL)
 		return SLIP_ENOMEM;
+	slip__hint_huge(el, snap->count * sizeof(*el));
 	for (size_t i = 0; i < snap->count; i++) {
 		slip_entry *e = snap->entries[i];
-		size_t len = strlen(e->key), w = len - lcp;
+		size_t w = strlen(e->key) - lcp;
+		uint8_t win[8] = {0};
 
-		memset(el[i].win, 0, WINDOW);
-		memcpy(el[i].win, e->key + lcp, w < WINDOW ? w : WINDOW);
+		memcpy(win, e->key + lcp, w < sizeof(win) ? w : sizeof(win));
+		el[i].win = slip__get_u64be(win);
 		el[i].e = e;
-		el[i].len = len;
 	}
 	qsort(el, snap->count, sizeof(*el), cmp_elem);
 	for (size_t i = 0; i < snap->count; i++)
@@ -373,31 +392,38 @@ static int sort_entries(slip_snapshot *snap, size_t lcp)
 
 /*
  * Builds the entry array of @p snap: entries are made in file order (the
- * value bytes are read sequentially) and then sorted unless the file
- * already lists its keys in order, as a compacted file does.
+ * value bytes are read sequentially) in one block, and then sorted unless
+ * the file already lists its keys in order, as a compacted file does.
  */
-static int materialise(slip_snapshot *snap, const slip__replay *r)
+static int materialise(loaded *snap, const slip__replay *r)
 {
-	size_t lcp, n = 0;
+	size_t lcp, n = 0, bytes = 0, off = 0;
 	bool sorted = scan_keys(r, &lcp);
 
-	snap->entries = calloc(r->live > 0 ? r->live : 1, sizeof(slip_entry *));
-	if (snap->entries == NULL)
+	for (size_t i = 0; i < r->nitems; i++)
+		if (r->items[i].live)
+			bytes += entry_size(&r->items[i]);
+	snap->pub.entries =
+	        calloc(r->live > 0 ? r->live : 1, sizeof(slip_entry *));
+	snap->block = malloc(bytes > 0 ? bytes : 1);
+	if (snap->pub.entries == NULL || snap->block == NULL)
 		return SLIP_ENOMEM;
+	slip__hint_huge(snap->block, bytes);
 	for (size_t i = 0; i < r->nitems; i++) {
 		if (!r->items[i].live)
 			continue;
-		if (make_entry(&snap->entries[n], &r->items[i]) != SLIP_OK)
-			return SLIP_ENOMEM;
-		snap->count = ++n;
+		snap->pub.entries[n++] =
+		        make_entry(snap->block + off, &r->items[i]);
+		off += entry_size(&r->items[i]);
 	}
-	return sorted ? SLIP_OK : sort_entries(snap, lcp);
+	snap->pub.count = n;
+	return sorted ? SLIP_OK : sort_entries(&snap->pub, lcp);
 }
 
 SLIP_EXTERN int slip_snapshot_load_buffer(slip_snapshot **out, const void *data,
                                           size_t len)
 {
-	slip_snapshot *snap = NULL;
+	loaded *snap = NULL;
 	slip__replay r;
 	int rc;
 
@@ -416,15 +442,15 @@ SLIP_EXTERN int slip_snapshot_load_buffer(slip_snapshot **out, const void *data,
 		                    r.live);
 		goto done;
 	}
-	snap->cursor = r.cursor;
-	snap->file_bytes = len;
-	snap->committed_bytes = r.committed;
-	snap->records = r.records;
-	snap->torn_tail = r.committed < len;
-	*out = snap;
+	snap->pub.cursor = r.cursor;
+	snap->pub.file_bytes = len;
+	snap->pub.committed_bytes = r.committed;
+	snap->pub.records = r.records;
+	snap->pub.torn_tail = r.committed < len;
+	*out = &snap->pub;
 	snap = NULL;
 done:
-	slip_snapshot_free(snap);
+	slip_snapshot_free(snap != NULL ? &snap->pub : NULL);
 	slip__replay_free(&r);
 	return rc;
 }
@@ -476,8 +502,8 @@ SLIP_EXTERN void slip_snapshot_free(slip_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
-	for (size_t i = 0; i < snap->count; i++)
-		slip_entry_free(snap->entries[i]);
+	/* Every snapshot comes from slip_snapshot_load_buffer(): a loaded. */
+	free(((loaded *)(void *)snap)->block);
 	free(snap->entries);
 	free(snap);
 }

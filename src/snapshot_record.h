@@ -91,11 +91,13 @@ void slip__snap_header_encode(uint8_t *dst);
 /* ------------------------------------------- replay (src/snapshot.c) */
 
 /** A key's last committed PUT (or a dead slot after a DELETE). */
+/* 40 bytes, so a million items take 40 MB: lengths fit 32 bits (keys are
+ * at most 65535 bytes, values at most 64 MiB). */
 typedef struct slip__replay_item {
-	const uint8_t *key; /**< borrowed from the replayed buffer */
-	size_t key_len;
+	const uint8_t *key;   /**< borrowed from the replayed buffer */
 	const uint8_t *value; /**< borrowed from the replayed buffer */
-	size_t value_len;
+	uint32_t key_len;
+	uint32_t value_len;
 	slip_version version;
 	bool live;
 } slip__replay_item;

@@ -8,8 +8,8 @@
  *               fdatasync; on failure truncate back and keep the buffer
  *   compact     live state + cursor to "<path>.tmp", fsync, rename over
  *               the file, fsync the directory
- *   accessors   the committed live state, kept in memory (hash index over
- *               an array of entries) for compact and for readers
+ *   accessors   the committed live state, kept in memory in a compact
+ *               table (src/kvarena.h) for compact and for readers
  *
  * The file is held under an exclusive flock() for the writer's lifetime:
  * a second writer on the same path fails at open instead of interleaving
@@ -27,9 +27,9 @@
 
 #include "fileio.h"
 #include "internal.h"
+#include "kvarena.h"
 #include "snapshot_record.h"
 #include "util/grow.h"
-#include "util/map.h"
 
 /* Compaction writes the new file through a buffer of this size. */
 #define COMPACT_CHUNK (1u << 20)
@@ -42,10 +42,9 @@ struct slip_snapshot_writer {
 	uint64_t appended;  /* bytes appended since the last compaction */
 	uint64_t threshold;
 	slip_cursor cursor;
-	/* Committed live state: live[i] owned, index maps key -> i + 1. */
-	slip_entry **live;
-	size_t nlive, cap_live;
-	slip__map index;
+	/* Committed live state; view is what writer_get() lends out. */
+	slip__kvarena live;
+	slip_entry view;
 	/* Uncommitted updates: encoded bytes and the entries they came from. */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
@@ -65,82 +64,56 @@ static int io_error(const slip_snapshot_writer *w, const char *op,
 
 /* ------------------------------------------------------------ live state */
 
-static const void *live_key(const void *ctx, uint64_t val, size_t *len)
-{
-	const slip_snapshot_writer *w = ctx;
-
-	*len = strlen(w->live[val - 1]->key);
-	return w->live[val - 1]->key;
-}
-
 /* Makes room so that applying every pending update cannot fail. */
 static int reserve_live(slip_snapshot_writer *w)
 {
-	size_t n = w->npending;
+	size_t bytes = 0;
 
-	if (slip__map_reserve(&w->index, n) != SLIP_OK ||
-	    slip__grow(&w->live, &w->cap_live, w->nlive + n + 1,
-	               sizeof(*w->live)) != SLIP_OK)
-		return SLIP_ENOMEM;
-	return SLIP_OK;
+	for (size_t i = 0; i < w->npending; i++) {
+		const slip_entry *e = w->pending[i];
+
+		if (e->op == SLIP_OP_PUT)
+			bytes += slip__kvarena_rec_size(
+			        strlen(e->key), e->value_len, e->version.len);
+	}
+	return slip__kvarena_reserve(&w->live, w->npending, bytes);
 }
 
-/* Takes ownership of @p e (PUT or DELETE) and folds it into live state. */
-static void apply(slip_snapshot_writer *w, slip_entry *e)
+/* Folds @p e (PUT or DELETE) into live state; cannot fail after
+ * reserve_live(). */
+static void apply(slip_snapshot_writer *w, const slip_entry *e)
 {
 	size_t klen = strlen(e->key);
-	uint64_t at;
 
-	if (e->op == SLIP_OP_PUT) {
-		/* Cannot fail: reserve_live() made room. */
-		(void)slip__map_upsert(&w->index, e->key, klen, w->nlive + 1,
-		                       &at);
-		if (at == w->nlive + 1)
-			w->nlive++;
-		else
-			slip_entry_free(w->live[at - 1]);
-		w->live[at - 1] = e;
-		return;
-	}
-	at = slip__map_del(&w->index, e->key, klen);
-	if (at != 0) {
-		slip_entry_free(w->live[at - 1]);
-		w->nlive--;
-		if (at - 1 != w->nlive) {
-			slip_entry *moved = w->live[w->nlive];
-
-			w->live[at - 1] = moved;
-			(void)slip__map_put(&w->index, moved->key,
-			                    strlen(moved->key), at, NULL);
-		}
-	}
-	slip_entry_free(e);
+	if (e->op == SLIP_OP_PUT)
+		(void)slip__kvarena_put(&w->live, e->key, klen, e->value,
+		                        e->value_len, &e->version,
+		                        e->created_ns);
+	else
+		(void)slip__kvarena_del(&w->live, e->key, klen);
 }
 
 /* Fills live state from a replay of the file. */
 static int load_state(slip_snapshot_writer *w, const slip__replay *r)
 {
-	if (slip__map_reserve(&w->index, r->live) != SLIP_OK ||
-	    slip__grow(&w->live, &w->cap_live, r->live + 1, sizeof(*w->live)) !=
-	            SLIP_OK)
+	size_t bytes = 0;
+
+	for (size_t i = 0; i < r->nitems; i++) {
+		const slip__replay_item *it = &r->items[i];
+
+		if (it->live)
+			bytes += slip__kvarena_rec_size(
+			        it->key_len, it->value_len, it->version.len);
+	}
+	if (slip__kvarena_reserve(&w->live, r->live, bytes) != SLIP_OK)
 		return SLIP_ENOMEM;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const slip__replay_item *it = &r->items[i];
-		slip_entry *e;
-		uint8_t *v;
 
-		if (!it->live)
-			continue;
-		if (slip_entry_alloc(&e, (const char *)it->key, it->key_len,
-		                     it->value_len, &v) != SLIP_OK)
-			return SLIP_ENOMEM;
-		if (it->value_len > 0)
-			memcpy(v, it->value, it->value_len);
-		e->version = it->version;
-		e->op = SLIP_OP_PUT;
-		w->live[w->nlive++] = e;
-		(void)slip__map_put(&w->index, e->key, it->key_len, w->nlive,
-		                    NULL);
+		if (it->live)
+			(void)slip__kvarena_put(&w->live, (const char *)it->key,
+			                        it->key_len, it->value,
+			                        it->value_len, &it->version, 0);
 	}
 	if (r->has_state)
 		w->cursor = r->cursor;
@@ -244,7 +217,7 @@ SLIP_EXTERN int slip_snapshot_writer_open(slip_snapshot_writer **out,
 		return slip_set_error(SLIP_ENOMEM,
 		                      "snapshot open: out of memory");
 	w->fd = -1;
-	slip__map_init(&w->index, live_key, w);
+	slip__kvarena_init(&w->live);
 	w->threshold = compact_threshold;
 	w->path = dup_str(path, "");
 	w->tmp_path = dup_str(path, ".tmp");
@@ -292,14 +265,11 @@ SLIP_EXTERN void slip_snapshot_writer_free(slip_snapshot_writer *w)
 		return;
 	if (w->fd >= 0)
 		slip__fileio_get()->close(w->fd);
-	for (size_t i = 0; i < w->nlive; i++)
-		slip_entry_free(w->live[i]);
 	for (size_t i = 0; i < w->npending; i++)
 		slip_entry_free(w->pending[i]);
-	free(w->live);
 	free(w->pending);
 	free(w->buf);
-	slip__map_free(&w->index);
+	slip__kvarena_free(&w->live);
 	free(w->path);
 	free(w->tmp_path);
 	free(w);
@@ -434,8 +404,10 @@ SLIP_EXTERN int slip_snapshot_writer_checkpoint(slip_snapshot_writer *w,
 	w->committed += total;
 	w->appended += total;
 	w->cursor = *cursor;
-	for (size_t i = 0; i < w->npending; i++)
+	for (size_t i = 0; i < w->npending; i++) {
 		apply(w, w->pending[i]);
+		slip_entry_free(w->pending[i]);
+	}
 	w->npending = 0;
 	w->buf_len = 0;
 	if (compact_due != NULL)
@@ -444,14 +416,6 @@ SLIP_EXTERN int slip_snapshot_writer_checkpoint(slip_snapshot_writer *w,
 }
 
 /* --------------------------------------------------------------- compact */
-
-static int cmp_live(const void *a, const void *b)
-{
-	const slip_entry *x = *(const slip_entry *const *)a;
-	const slip_entry *y = *(const slip_entry *const *)b;
-
-	return strcmp(x->key, y->key);
-}
 
 /* Appends one record to the chunk, writing the chunk out when full. */
 static int chunk_flush(int fd, uint8_t *chunk, size_t *used, uint64_t *off)
@@ -472,26 +436,28 @@ static int chunk_flush(int fd, uint8_t *chunk, size_t *used, uint64_t *off)
  */
 static int write_state(slip_snapshot_writer *w, int fd, uint64_t *size)
 {
-	slip_entry **sorted = NULL;
+	const void **sorted = NULL;
 	uint8_t *chunk = NULL, *big = NULL;
 	size_t used = 0, n;
 	uint64_t off = 0;
 	int rc = -1;
 
 	chunk = malloc(COMPACT_CHUNK);
-	sorted = malloc((w->nlive + 1) * sizeof(*sorted));
-	if (chunk == NULL || sorted == NULL) {
+	if (chunk == NULL ||
+	    slip__kvarena_sorted(&w->live, &sorted) != SLIP_OK) {
 		errno = ENOMEM;
 		goto done;
 	}
-	memcpy(sorted, w->live, w->nlive * sizeof(*sorted));
-	qsort(sorted, w->nlive, sizeof(*sorted), cmp_live);
 	slip__snap_header_encode(chunk);
 	used = SLIP__SNAP_HEADER_LEN;
-	for (size_t i = 0; i < w->nlive; i++) {
-		const slip_entry *e = sorted[i];
-		size_t klen = strlen(e->key);
+	for (size_t i = 0; i < slip__kvarena_count(&w->live); i++) {
+		slip_entry view;
+		const slip_entry *e = &view;
+		size_t klen;
 		uint8_t *dst;
+
+		slip__kvarena_view(sorted[i], &view);
+		klen = strlen(e->key);
 
 		n = slip__rec_put_size(klen, e->value_len, e->version.len);
 		if (used + n > COMPACT_CHUNK &&
@@ -585,28 +551,33 @@ slip_snapshot_writer_cursor(const slip_snapshot_writer *w)
 
 SLIP_EXTERN size_t slip_snapshot_writer_count(const slip_snapshot_writer *w)
 {
-	return w != NULL ? w->nlive : 0;
+	return w != NULL ? slip__kvarena_count(&w->live) : 0;
 }
 
 SLIP_EXTERN const slip_entry *
 slip_snapshot_writer_get(const slip_snapshot_writer *w, const char *key)
 {
-	uint64_t at;
+	/* The writer is heap-allocated, never a const object: the view it
+	 * lends out ("borrowed until the next call") is its own to fill. */
+	slip_entry *view = w != NULL ? (slip_entry *)&w->view : NULL;
 
-	if (w == NULL || key == NULL)
+	if (w == NULL || key == NULL ||
+	    !slip__kvarena_get(&w->live, key, strlen(key), view))
 		return NULL;
-	at = slip__map_get(&w->index, key, strlen(key));
-	return at != 0 ? w->live[at - 1] : NULL;
+	return view;
 }
 
 SLIP_EXTERN int slip_snapshot_writer_foreach(const slip_snapshot_writer *w,
                                              slip_entry_visit cb, void *payload)
 {
+	slip_entry view;
+	size_t pos = 0;
+
 	if (w == NULL || cb == NULL)
 		return slip_set_error(SLIP_EINVAL, "snapshot foreach: NULL "
 		                                   "argument");
-	for (size_t i = 0; i < w->nlive; i++) {
-		int rc = cb(payload, w->live[i]);
+	while (slip__kvarena_next(&w->live, &pos, &view)) {
+		int rc = cb(payload, &view);
 
 		if (rc != 0)
 			return rc;

@@ -58,7 +58,11 @@ SLIP_EXTERN int slip_snapshot_load(slip_snapshot **out, const char *path);
 SLIP_EXTERN int slip_snapshot_load_buffer(slip_snapshot **out, const void *data,
                                           size_t len);
 
-/** Frees a loaded snapshot and its entries. NULL is a no-op. */
+/**
+ * Frees a loaded snapshot and its entries. The entries share one block
+ * with the snapshot: never free one on its own (copy it with
+ * slip_entry_dup() to keep it). NULL is a no-op.
+ */
 SLIP_EXTERN void slip_snapshot_free(slip_snapshot *snap);
 
 /** Binary search by key; NULL when absent. Borrowed from @p snap. */

@@ -5,6 +5,8 @@
  */
 #include "map.h"
 
+#include "hugepage.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +80,7 @@ static int resize(slip__map *m, size_t cap)
 
 	if (slots == NULL)
 		return SLIP_ENOMEM;
+	slip__hint_huge(slots, cap * sizeof(*slots));
 	for (size_t i = 0; i < m->cap; i++) {
 		uint64_t s = m->slots[i];
 		size_t j;
@@ -136,15 +139,23 @@ uint64_t slip__map_get(const slip__map *m, const void *key, size_t len)
 	return slip__map_at(m, find(m, slip__map_hash(key, len), key, len));
 }
 
-/* Finds @p key's slot after making room for one more key. */
+/*
+ * Finds @p key's slot; when the key is absent, first makes room for one
+ * more key (so replacing a present key never allocates).
+ */
 static int probe(slip__map *m, const void *key, size_t len, uint64_t val,
                  size_t *at, uint64_t *h)
 {
 	if (val == 0 || val > SLIP__MAP_VAL_MAX)
 		return SLIP_EINVAL;
+	*h = slip__map_hash(key, len);
+	if (m->cap > 0) {
+		*at = find(m, *h, key, len);
+		if (m->slots[*at] != 0)
+			return SLIP_OK;
+	}
 	if (slip__map_reserve(m, 1) != SLIP_OK)
 		return SLIP_ENOMEM;
-	*h = slip__map_hash(key, len);
 	*at = find(m, *h, key, len);
 	return SLIP_OK;
 }

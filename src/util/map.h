@@ -55,7 +55,8 @@ int slip__map_reserve(slip__map *m, size_t n);
 uint64_t slip__map_get(const slip__map *m, const void *key, size_t len);
 
 /**
- * Sets @p key to @p val (1..SLIP__MAP_VAL_MAX). *old (optional) gets the
+ * Sets @p key to @p val (1..SLIP__MAP_VAL_MAX); replacing a present key
+ * never allocates. *old (optional) gets the
  * value it replaces, or 0. @return SLIP_OK, SLIP_EINVAL (value out of
  * range) or SLIP_ENOMEM (the map is unchanged).
  */

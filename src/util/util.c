@@ -1,6 +1,6 @@
 /*
  * src/util/util.c — the portable helpers of src/util/util.h, shared by the
- * core and the built-in backends: key hashing, clocks, base64 decoding and
+ * core and the built-in backends: clocks, base64 decoding and
  * memory wiping. Nothing here knows about connections, stores or backends.
  */
 #include <stdlib.h>
@@ -10,19 +10,6 @@
 #include <slipstream/sys/backend.h>
 
 #include "util.h"
-
-/* --------------------------------------------------------------- hashing */
-
-uint64_t slip__hash_key(const char *key, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 /* ---------------------------------------------------------------- clocks */
 

@@ -5,12 +5,14 @@
  * connections, stores or backends, only bytes, clocks and strings.
  *
  *   byte order      slip__put_u64be / slip__get_u64be, _u16le, _u32le
- *   hashing         slip__hash_key (FNV-1a, for the in-process key maps)
  *   clocks          slip__now_ns (monotonic), slip__realtime_ns,
  *                   slip__deadline_after_ms (for timed condition waits)
  *   base64          slip__base64_decode (for in-memory credentials)
  *   wiping          slip__wipe (secrets before free)
  *   prefixes        slip__prefixes_match (a key against a sorted prefix list)
+ *
+ * Beside it: map.h (the one hash map), grow.h (the one growable array),
+ * hugepage.h (a huge-page hint for big fresh blocks).
  *
  * Nothing here is exported: names carry the slip__ prefix and the library
  * is built with -fvisibility=hidden. Errors are reported with
@@ -64,15 +66,6 @@ static inline uint32_t slip__get_u32le(const uint8_t *p)
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
 	       ((uint32_t)p[3] << 24);
 }
-
-/* --------------------------------------------------------------- hashing */
-
-/**
- * FNV-1a over @p len bytes of @p key: short keys, good enough spread, and
- * no seed needed because the hash never leaves the process. Shared by the
- * replica's map, the resync tracker and the memory backend's key map.
- */
-uint64_t slip__hash_key(const char *key, size_t len);
 
 /* ---------------------------------------------------------------- clocks */
 
