@@ -434,18 +434,21 @@ static int take(loop *L, slip_entry *e)
 
 /*
  * When the next receive must return: with a deferred checkpoint at once
- * (an empty queue is its cue); an empty batch polls the shutdown flag at
- * least every IDLE_POLL_MAX_MS; an open one ends with its window.
+ * (an empty queue is its cue); otherwise the shutdown flag is polled at
+ * least every IDLE_POLL_MAX_MS, an open batch included — a long window must
+ * not hold shutdown back (issue 16 §4; the loop then applies the open
+ * batch, see batch_loop) — and an open batch's wait ends with its window.
  */
 static int64_t recv_deadline(const loop *L)
 {
 	int idle = L->window_ms < IDLE_POLL_MAX_MS ? L->window_ms
 	                                           : IDLE_POLL_MAX_MS;
+	int64_t poll = slip__now_ns() + (int64_t)idle * 1000000;
 
 	if (L->deferred)
 		return slip__now_ns();
-	if (L->n == 0)
-		return slip__now_ns() + (int64_t)idle * 1000000;
+	if (L->n == 0 || L->deadline_ns > poll)
+		return poll;
 	return L->deadline_ns;
 }
 

@@ -480,7 +480,13 @@ static int write_state(slip_snapshot_writer *w, int fd, uint64_t *size)
 		free(big);
 		big = NULL;
 	}
-	if (w->cursor.len > 0) {
+	/*
+	 * Records count only up to a cursor record, so live state always
+	 * gets one — the none cursor (length 0) included: a checkpoint at it
+	 * committed that state, and leaving the record out turned it into
+	 * an uncommitted tail that loads and reopens dropped (issue 16 §2).
+	 */
+	if (w->cursor.len > 0 || w->nlive > 0) {
 		n = slip__rec_cursor_size(w->cursor.len);
 		if (used + n > COMPACT_CHUNK &&
 		    chunk_flush(fd, chunk, &used, &off) != 0)

@@ -61,8 +61,12 @@ typedef struct slip_applied_options {
 	const slip_cursor *resume;
 	/** Optional; owned by the caller, used only by this thread. */
 	slip_snapshot_writer *snapshot;
-	int batch_window_ms; /**< 0 = 10 */
-	size_t batch_max;    /**< 0 = 100 */
+	/**
+	 * 0 = 10. Shutdown never waits a window out: it applies the open
+	 * batch at once (apply, checkpoint, on_applied) and returns.
+	 */
+	int batch_window_ms;
+	size_t batch_max; /**< 0 = 100 */
 
 	/**
 	 * Optional. Turns an update into an item for apply(). Set *item NULL

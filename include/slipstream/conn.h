@@ -220,7 +220,10 @@ SLIP_EXTERN int slip_writer_create(slip_writer *w, const char *key,
                                    slip_version *out_version);
 
 /**
- * Writes only if the key's latest revision is @p expected.
+ * Writes only if the key's latest revision is @p expected. An expected
+ * revision of 0 (slip_version_from_u64(0)) matches a key that holds
+ * nothing, so the update then creates it, on every backend (NATS: expected
+ * last subject sequence 0); unlike create it does not match a tombstone.
  * @return SLIP_OK, SLIP_EREVISION on conflict, ...
  */
 SLIP_EXTERN int slip_writer_update(slip_writer *w, const char *key,

@@ -326,6 +326,21 @@ static void t_cas_update(void)
 	CHECK_RC(slip_writer_update(c.w, "missing", "x", 1, &v3, NULL),
 	         SLIP_EREVISION);
 	CHECK_GET(&c, "missing", NULL);
+
+	/* Expected revision 0 matches only an absent key: it creates it
+	 * (NATS: expected last subject sequence 0; issue 16 §3). */
+	slip_version zero = slip_version_from_u64(0), vm;
+	CHECK_OK(slip_writer_update(c.w, "missing", "m", 1, &zero, &vm));
+	CHECK_GET(&c, "missing", "m");
+	CHECK_RC(slip_writer_update(c.w, "missing", "x", 1, &zero, NULL),
+	         SLIP_EREVISION);
+	CHECK_RC(slip_writer_update(c.w, "a", "x", 1, &zero, NULL),
+	         SLIP_EREVISION);
+	CHECK_GET(&c, "missing", "m");
+	/* Unlike create, it does not match a tombstone. */
+	CHECK_OK(slip_writer_delete(c.w, "b"));
+	CHECK_RC(slip_writer_update(c.w, "b", "x", 1, &zero, NULL),
+	         SLIP_EREVISION);
 	conf_close(&c);
 }
 

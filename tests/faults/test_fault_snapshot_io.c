@@ -493,6 +493,53 @@ static void t_faults_while_opening(void)
 	}
 }
 
+/*
+ * A fault at each step of compacting a file committed at the none cursor
+ * (issue 16 §2): whatever happens, the file loads to that committed state
+ * (one entry) — the old file or the compacted one, never nothing — and a
+ * retried compaction keeps it too.
+ */
+static void t_none_cursor_compaction_faults(void)
+{
+	slip_cursor none = slip_cursor_none();
+	slip_version v1 = slip_version_from_u64(1);
+
+	for (int kind = F_CRASH; kind < F_KINDS; kind++) {
+		for (int target = 1; target <= 8; target++) {
+			char *dir = snapt_tmpdir(),
+			     *p = snapt_path(dir, "n.snap");
+			slip_snapshot_writer *w = NULL;
+			slip_snapshot *s = NULL;
+			slip_entry *e = NULL;
+
+			REQUIRE_OK(slip_entry_new(&e, "a", "x", 1, &v1,
+			                          SLIP_OP_PUT));
+			REQUIRE_OK(slip_snapshot_writer_open(&w, p, 0));
+			CHECK_OK(slip_snapshot_writer_write(w, e));
+			slip_entry_free(e);
+			CHECK_OK(slip_snapshot_writer_checkpoint(w, &none,
+			                                         NULL));
+			arm((fault_kind)kind, target);
+			(void)slip_snapshot_writer_compact(w);
+			disarm();
+			slip__fileio_set(NULL);
+			REQUIRE_OK(slip_snapshot_load(&s, p));
+			CHECK(s != NULL && s->count == 1);
+			slip_snapshot_free(s);
+			s = NULL;
+			if (kind != F_CRASH && kind != F_CRASH_TORN) {
+				CHECK_OK(slip_snapshot_writer_compact(w));
+				REQUIRE_OK(slip_snapshot_load(&s, p));
+				CHECK(s != NULL && s->count == 1);
+				slip_snapshot_free(s);
+			}
+			slip_snapshot_writer_free(w);
+			free(p);
+			snapt_rmdir(dir);
+		}
+	}
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_faults_while_opening),
         SLIP_TEST(t_crash_at_every_step),
@@ -500,6 +547,7 @@ static const slip_test_case cases[] = {
         SLIP_TEST(t_short_write_at_every_step),
         SLIP_TEST(t_enospc_at_every_step),
         SLIP_TEST(t_eio_at_every_step),
+        SLIP_TEST(t_none_cursor_compaction_faults),
         {0},
 };
 

@@ -207,11 +207,60 @@ static void t_flip_every_bit_compacted(void)
 	release(&c);
 }
 
+/*
+ * A checkpoint at the none cursor commits state like any other: a
+ * compaction must keep it (issue 16 §2; it was rewritten to the bare
+ * header, so loads and reopens saw nothing). Every cut of the compacted
+ * file then loads nothing or exactly that state.
+ */
+static void t_none_cursor_survives_compaction(void)
+{
+	char *dir = snapt_tmpdir();
+	char *path = snapt_path(dir, "none.snap");
+	slip_snapshot_writer *w = NULL;
+	slip_snapshot *s = NULL;
+	slip_entry *e = NULL;
+	slip_cursor none = slip_cursor_none();
+	slip_version v1 = slip_version_from_u64(1);
+
+	REQUIRE_OK(slip_entry_new(&e, "a", "x", 1, &v1, SLIP_OP_PUT));
+	REQUIRE_OK(slip_snapshot_writer_open(&w, path, 0));
+	CHECK_OK(slip_snapshot_writer_write(w, e));
+	slip_entry_free(e);
+	CHECK_OK(slip_snapshot_writer_checkpoint(w, &none, NULL));
+	CHECK_OK(slip_snapshot_writer_compact(w));
+	CHECK(slip_snapshot_writer_count(w) == 1);
+	slip_snapshot_writer_free(w);
+
+	CHECK_OK(slip_snapshot_load(&s, path));
+	CHECK(s != NULL && s->count == 1 && slip_cursor_is_none(&s->cursor));
+	CHECK(s != NULL && slip_snapshot_find(s, "a") != NULL);
+	slip_snapshot_free(s);
+	REQUIRE_OK(slip_snapshot_writer_open(&w, path, 0));
+	CHECK(slip_snapshot_writer_count(w) == 1);
+	slip_snapshot_writer_free(w);
+
+	size_t len = 0;
+	uint8_t *data = snapt_read(path, &len);
+	REQUIRE(data != NULL);
+	for (size_t cut = 0; cut <= len; cut++) {
+		s = NULL;
+		CHECK_OK(slip_snapshot_load_buffer(&s, data, cut));
+		size_t n = s != NULL ? s->count : 0;
+		CHECK(n == (cut == len ? 1u : 0u));
+		slip_snapshot_free(s);
+	}
+	free(data);
+	free(path);
+	snapt_rmdir(dir);
+}
+
 static const slip_test_case cases[] = {
         SLIP_TEST(t_truncate_every_offset),
         SLIP_TEST(t_truncate_every_offset_after_compaction),
         SLIP_TEST(t_flip_every_bit),
         SLIP_TEST(t_flip_every_bit_compacted),
+        SLIP_TEST(t_none_cursor_survives_compaction),
         {0},
 };
 
