@@ -486,7 +486,7 @@ static int write_state(slip_snapshot_writer *w, int fd, uint64_t *size)
 	 * committed that state, and leaving the record out turned it into
 	 * an uncommitted tail that loads and reopens dropped (issue 16 §2).
 	 */
-	if (w->cursor.len > 0 || w->nlive > 0) {
+	if (w->cursor.len > 0 || slip__kvarena_count(&w->live) > 0) {
 		n = slip__rec_cursor_size(w->cursor.len);
 		if (used + n > COMPACT_CHUNK &&
 		    chunk_flush(fd, chunk, &used, &off) != 0)
